@@ -1,0 +1,74 @@
+/**
+ * CGI (RFC 3875): one process, one request. The environment and stdin come
+ * in; "Status:", headers, a blank line and the body go out on stdout.
+ *
+ * The response owns stdout. Anything the app itself prints (a stray
+ * console.log) is sent to stderr, which the web server logs, because a single
+ * byte of it on stdout would corrupt the response head.
+ */
+import { writeSync } from 'node:fs';
+import { handleRequest, reasonPhrase, type HeaderList, type HandleOptions, type ResponseWriter } from './handler.ts';
+import type { BodySource } from './environ.ts';
+import type { Environ, TsgiApp } from './types.ts';
+
+const STDOUT_FD = 1;
+
+/** Writes the CGI response head: always a Status line, then the headers, then a blank line. */
+export function cgiHead(status: number, headers: HeaderList): string {
+  let head = `Status: ${status} ${reasonPhrase(status)}\r\n`;
+  for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
+  return `${head}\r\n`;
+}
+
+/** Sends every later write to process.stdout to stderr instead. */
+function divertStdoutToStderr(): void {
+  const toStderr = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  process.stdout.write = toStderr;
+}
+
+/**
+ * Blocking writes to fd 1. The web server reads our stdout as fast as the
+ * client takes it; blocking here is the backpressure, and it keeps the
+ * response independent of whatever the app does with process.stdout.
+ */
+function writeAll(fd: number, data: Uint8Array): void {
+  let offset = 0;
+  while (offset < data.byteLength) {
+    try {
+      offset += writeSync(fd, data, offset, data.byteLength - offset);
+    } catch (error) {
+      // A non-blocking pipe that is momentarily full: wait for the server to read.
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+}
+
+export function cgiWriter(fd: number = STDOUT_FD): ResponseWriter {
+  const encoder = new TextEncoder();
+  return {
+    sendHead: (status, headers) => writeAll(fd, encoder.encode(cgiHead(status, headers))),
+    write: (chunk) => writeAll(fd, chunk),
+    end: () => {},
+    abort: () => {},
+    logError: (message) => process.stderr.write(`${message}\n`),
+  };
+}
+
+export interface CgiOptions extends HandleOptions {
+  environ?: Environ;
+  stdin?: () => BodySource;
+}
+
+/** Serves the one request this process was started for, then exits. */
+export async function runCgi(app: TsgiApp, options: CgiOptions = {}): Promise<void> {
+  divertStdoutToStderr();
+  const environ = options.environ ?? (process.env as Environ);
+  // httpoxy: the client's Proxy header must not become the process's proxy setting.
+  delete process.env.HTTP_PROXY;
+  const openBody = options.stdin ?? (() => process.stdin);
+  await handleRequest(app, environ, openBody, cgiWriter(), options);
+  // The response is complete on fd 1 (writes are synchronous): timers or
+  // sockets the app left open must not keep the server waiting.
+  process.exit(0);
+}

@@ -1,0 +1,202 @@
+/**
+ * The one translator between CGI meta-variables (RFC 3875) and a Fetch
+ * `Request`. CGI, FastCGI and HTTP all come through here (HTTP by first
+ * building the same meta-variables in http/environ.ts), so the app sees the
+ * same url, headers, scriptName, pathInfo and body whichever way it was
+ * reached. Go's net/http/cgi RequestFromMap is the model.
+ */
+import { RequestBodyTooLarge } from './errors.ts';
+import type { Environ, TsgiContext } from './types.ts';
+
+/** The default request body limit, equal to the web servers' limits in configs/. */
+export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
+
+export interface TranslateOptions {
+  /** Bytes of request body the app may read; more is a 413. */
+  bodyLimit?: number;
+  /** Aborts the request (client gone, FCGI_ABORT_REQUEST, timeout). */
+  signal?: AbortSignal;
+}
+
+export type BodySource = AsyncIterable<Uint8Array>;
+
+export interface Translated {
+  request: Request;
+  context: TsgiContext;
+}
+
+/**
+ * Meta-variables the request must not turn into anything: HTTP_PROXY is the
+ * client's `Proxy:` header, and leaving it where proxy-aware code reads its
+ * configuration is the httpoxy vulnerability (CVE-2016-5385 and friends).
+ */
+export function withoutHttpoxy(environ: Environ): Environ {
+  if (!('HTTP_PROXY' in environ)) return environ;
+  const { HTTP_PROXY: _dropped, ...rest } = environ;
+  return rest;
+}
+
+export function isHttps(environ: Environ): boolean {
+  const https = (environ.HTTPS ?? '').toLowerCase();
+  return https === 'on' || https === '1';
+}
+
+/** CONTENT_LENGTH as a number, or undefined when absent; NaN when it is garbage. */
+export function contentLength(environ: Environ): number | undefined {
+  const raw = environ.CONTENT_LENGTH;
+  if (raw === undefined || raw === '') return undefined;
+  return /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+}
+
+/**
+ * Whether the transport should open the request body at all. GET and HEAD
+ * never carry one for the app (Fetch forbids it). Otherwise a CONTENT_LENGTH
+ * says how much to read; no CONTENT_LENGTH means read to EOF, which is how
+ * Apache passes chunked uploads to CGI scripts.
+ */
+export function expectsBody(environ: Environ): boolean {
+  const method = (environ.REQUEST_METHOD ?? 'GET').toUpperCase();
+  if (method === 'GET' || method === 'HEAD') return false;
+  const length = contentLength(environ);
+  return length === undefined || length > 0;
+}
+
+/** "" or a path starting with "/": what RFC 3875 says PATH_INFO is. */
+function normalizePathInfo(pathInfo: string | undefined): string {
+  if (!pathInfo) return '';
+  return pathInfo.startsWith('/') ? pathInfo : `/${pathInfo}`;
+}
+
+/** WSGI's rule, kept here: SCRIPT_NAME never ends in "/"; the root mount is "". */
+function normalizeScriptName(scriptName: string | undefined): string {
+  return (scriptName ?? '').replace(/\/+$/, '');
+}
+
+/** The path and query as the client sent them (percent-encoding kept). */
+export function requestTarget(environ: Environ): string {
+  const uri = environ.REQUEST_URI;
+  if (uri) {
+    // An absolute-form target (proxies send "http://host/path") contributes its path only.
+    const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/]*/i.exec(uri);
+    const target = absolute ? uri.slice(absolute[0].length) || '/' : uri;
+    return target.startsWith('/') ? target : `/${target}`;
+  }
+  const path = encodeURI(normalizeScriptName(environ.SCRIPT_NAME) + normalizePathInfo(environ.PATH_INFO)) || '/';
+  const query = environ.QUERY_STRING;
+  return query ? `${path}?${query}` : path;
+}
+
+function authority(environ: Environ): string {
+  if (environ.HTTP_HOST) return environ.HTTP_HOST;
+  const name = environ.SERVER_NAME || 'localhost';
+  const port = environ.SERVER_PORT;
+  const defaultPort = isHttps(environ) ? '443' : '80';
+  return port && port !== defaultPort ? `${name}:${port}` : name;
+}
+
+/** The absolute URL the app sees: scheme://host + the raw request target. */
+export function requestUrl(environ: Environ): string {
+  const scheme = isHttps(environ) ? 'https' : 'http';
+  const target = requestTarget(environ);
+  try {
+    return new URL(target, `${scheme}://${authority(environ)}`).href;
+  } catch {
+    // A Host header that is not a valid authority: fall back to the server's own name.
+    return new URL(target, `${scheme}://${environ.SERVER_NAME || 'localhost'}`).href;
+  }
+}
+
+/** HTTP_X_FORWARDED_FOR -> x-forwarded-for, plus CONTENT_TYPE and CONTENT_LENGTH. */
+export function requestHeaders(environ: Environ, withBody: boolean): Headers {
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(environ)) {
+    if (!key.startsWith('HTTP_') || key === 'HTTP_PROXY') continue;
+    // Some servers repeat these as HTTP_*; the unprefixed variables below are authoritative.
+    if (key === 'HTTP_CONTENT_TYPE' || key === 'HTTP_CONTENT_LENGTH') continue;
+    const name = key.slice(5).toLowerCase().replaceAll('_', '-');
+    try {
+      headers.append(name, value);
+    } catch {
+      // A name or value Fetch cannot represent: drop the header, not the request.
+    }
+  }
+  if (environ.CONTENT_TYPE) headers.set('content-type', environ.CONTENT_TYPE);
+  const length = contentLength(environ);
+  if (withBody && length !== undefined && !Number.isNaN(length)) headers.set('content-length', String(length));
+  return headers;
+}
+
+/**
+ * Wraps the transport's body source in a ReadableStream that stops at
+ * CONTENT_LENGTH (a CGI script must not read past it) and errors with
+ * RequestBodyTooLarge past the limit. Pull-based, so a slow app reads the
+ * socket or pipe only as fast as it consumes: no unbounded buffering.
+ */
+export function limitedBody(source: BodySource, length: number | undefined, limit: number): ReadableStream<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  let received = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (length !== undefined && received >= length) {
+        controller.close();
+        return;
+      }
+      const next = await iterator.next();
+      if (next.done) {
+        controller.close();
+        return;
+      }
+      let chunk = next.value;
+      if (length !== undefined && received + chunk.byteLength > length) chunk = chunk.subarray(0, length - received);
+      received += chunk.byteLength;
+      if (received > limit) {
+        controller.error(new RequestBodyTooLarge(limit));
+        await iterator.return?.();
+        return;
+      }
+      controller.enqueue(chunk);
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+}
+
+/**
+ * Builds the Request and the TSGI context from CGI meta-variables.
+ * Throws RequestBodyTooLarge when CONTENT_LENGTH already exceeds the limit,
+ * and TypeError when the method or target cannot form a Request.
+ */
+export function requestFromEnviron(
+  rawEnviron: Environ,
+  openBody: (() => BodySource) | null,
+  options: TranslateOptions = {},
+): Translated {
+  const environ = withoutHttpoxy(rawEnviron);
+  const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const signal = options.signal ?? new AbortController().signal;
+  const method = environ.REQUEST_METHOD || 'GET';
+  const withBody = openBody !== null && expectsBody(environ);
+  const length = contentLength(environ);
+  if (length !== undefined && Number.isNaN(length)) throw new TypeError(`invalid CONTENT_LENGTH: ${environ.CONTENT_LENGTH}`);
+  if (withBody && length !== undefined && length > limit) throw new RequestBodyTooLarge(limit);
+
+  const request = new Request(requestUrl(environ), {
+    method,
+    headers: requestHeaders(environ, withBody),
+    body: withBody ? limitedBody(openBody(), length, limit) : null,
+    signal,
+    ...(withBody ? { duplex: 'half' } : {}),
+  } as RequestInit);
+
+  return {
+    request,
+    context: {
+      scriptName: normalizeScriptName(environ.SCRIPT_NAME),
+      pathInfo: normalizePathInfo(environ.PATH_INFO),
+      environ,
+      remoteAddr: environ.REMOTE_ADDR ?? '',
+      signal,
+    },
+  };
+}
