@@ -23,7 +23,41 @@ export interface ResponseWriter {
   logError(message: string): void;
 }
 
-export interface HandleOptions extends TranslateOptions {}
+export interface HandleOptions extends TranslateOptions {
+  /**
+   * Milliseconds the app may take to return its Response; then the gateway
+   * answers 504 itself and aborts ctx.signal. The web servers' own timeouts are
+   * set higher, so this one answer, the same in every mode, is what clients see.
+   */
+  appTimeoutMs?: number;
+}
+
+/** The default app timeout (APP_TIMEOUT in the images), equal in every mode. */
+export const DEFAULT_APP_TIMEOUT_MS = 30_000;
+
+class AppTimeout extends Error {
+  constructor(ms: number) {
+    super(`the app did not answer within ${ms} ms`);
+    this.name = 'AppTimeout';
+  }
+}
+
+/** Resolves with the app's answer, or rejects with AppTimeout (aborting `deadline`) after `ms`. */
+async function withDeadline<T>(work: () => T | Promise<T>, ms: number, deadline: AbortController): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new AppTimeout(ms);
+      deadline.abort(error);
+      reject(error);
+    }, ms);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(work), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * Framing belongs to the transport and the web server, never to the app: a
@@ -80,14 +114,19 @@ async function callApp(
   writer: ResponseWriter,
 ): Promise<{ response: Response; headers: HeaderList }> {
   let response: Response;
+  const deadline = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
   try {
-    const { request, context } = requestFromEnviron(environ, openBody, options);
-    response = await app(request, context);
+    const { request, context } = requestFromEnviron(environ, openBody, { ...options, signal });
+    response = await withDeadline(() => app(request, context), options.appTimeoutMs ?? DEFAULT_APP_TIMEOUT_MS, deadline);
     if (!(response instanceof Response)) throw new TypeError(`the app returned ${typeof response}, not a Response`);
     return { response, headers: responseHeaders(response) };
   } catch (error) {
     if (error instanceof RequestBodyTooLarge) {
       response = errorResponse(413);
+    } else if (error instanceof AppTimeout) {
+      writer.logError(`tsgi: ${environ.REQUEST_METHOD ?? 'GET'} ${environ.REQUEST_URI ?? environ.PATH_INFO ?? ''}: ${error.message}`);
+      response = errorResponse(504);
     } else {
       writer.logError(`tsgi: ${environ.REQUEST_METHOD ?? 'GET'} ${environ.REQUEST_URI ?? environ.PATH_INFO ?? ''}: ${describe(error)}`);
       response = errorResponse(500);
