@@ -8,12 +8,16 @@ import type { TsgiContext } from '../gateway/types.ts';
 import { jsonResponse } from './json.ts';
 
 /**
- * Framing and hop-by-hop headers describe one connection, not the request:
- * Apache hands a chunked upload to CGI without a length, nginx and lighttpd
- * buffer it and send one. The body's length and digest below are what count.
+ * Left out of the echo because they describe one hop, not the request:
+ * framing (Apache hands a chunked upload to CGI without a length, nginx and
+ * lighttpd buffer it and send one: the body's length and digest below are what
+ * count), and the forwarding headers a reverse proxy adds, whose meaning the
+ * proxy-fix middleware has already applied to url, scheme and remoteAddr.
  */
-const CONNECTION_HEADERS = new Set([
+const HOP_HEADERS = new Set([
   'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection', 'content-length',
+  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix',
+  'x-real-ip',
 ]);
 
 function rawTarget(request: Request, ctx: TsgiContext): { rawPath: string; query: string } {
@@ -36,7 +40,7 @@ export async function echo(request: Request, ctx: TsgiContext): Promise<Response
   const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array();
   const { rawPath, query } = rawTarget(request, ctx);
   const headers: Record<string, string> = {};
-  for (const [name, value] of request.headers) if (!CONNECTION_HEADERS.has(name)) headers[name] = value;
+  for (const [name, value] of request.headers) if (!HOP_HEADERS.has(name)) headers[name] = value;
   return jsonResponse({
     method: request.method,
     scriptName: ctx.scriptName,

@@ -1,0 +1,145 @@
+/**
+ * ProxyFix: behind a reverse proxy, the client's address, scheme, host and the
+ * mount prefix arrive in headers the proxy sets. Those headers are also what
+ * an attacker sends, so each one is trusted only for a configured number of
+ * proxy hops, counted from the right, and nothing is trusted by default.
+ *
+ *   x-forwarded-for, -proto, -host, -port, -prefix   counts per header
+ *   forwarded (RFC 7239)                             its own count; applied after the X- headers
+ *
+ * With a count of 1 the value the nearest proxy appended is used; with N,
+ * the Nth from the right; with fewer values than N, the header is ignored
+ * (someone skipped a proxy). The values the request had before are kept in
+ * ctx.environ under "tsgi.proxy_fix.orig.<NAME>".
+ */
+import type { TsgiApp, TsgiContext } from '../types.ts';
+import { afterSegmentPrefix } from './context.ts';
+
+export interface ProxyFixTrust {
+  for?: number;
+  proto?: number;
+  host?: number;
+  port?: number;
+  prefix?: number;
+  forwarded?: number;
+}
+
+const TRUST_KEYS = ['for', 'proto', 'host', 'port', 'prefix', 'forwarded'] as const;
+
+/** Parses "for=1,proto=1,host=1,prefix=1" (the CLI's --trust-proxy). */
+export function parseProxyTrust(spec: string): ProxyFixTrust {
+  const trust: ProxyFixTrust = {};
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, count = '1'] = part.split('=');
+    if (!(TRUST_KEYS as readonly string[]).includes(key!)) {
+      throw new Error(`--trust-proxy: unknown header "${key}" (expected ${TRUST_KEYS.join(', ')})`);
+    }
+    if (!/^\d+$/.test(count)) throw new Error(`--trust-proxy: "${part}": the hop count must be a whole number`);
+    trust[key as keyof ProxyFixTrust] = Number(count);
+  }
+  return trust;
+}
+
+/** The value `hops` from the right of a comma-separated header, or undefined if it can't be trusted. */
+export function trustedValue(header: string | null, hops: number | undefined): string | undefined {
+  if (!header || !hops) return undefined;
+  const values = header.split(',').map((v) => v.trim());
+  return values.length >= hops ? values[values.length - hops] || undefined : undefined;
+}
+
+interface Forwarded { for?: string; proto?: string; host?: string }
+
+/** RFC 7239 section 4: elements separated by ",", pairs by ";", values tokens or quoted strings. */
+export function parseForwarded(header: string): Forwarded[] {
+  const elements: Forwarded[] = [];
+  for (const element of header.match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? []) {
+    const fields: Forwarded = {};
+    for (const pair of element.match(/(?:[^;"]|"(?:[^"\\]|\\.)*")+/g) ?? []) {
+      const eq = pair.indexOf('=');
+      if (eq === -1) continue;
+      const key = pair.slice(0, eq).trim().toLowerCase();
+      let value = pair.slice(eq + 1).trim();
+      if (value.startsWith('"')) value = value.slice(1, -1).replace(/\\(.)/g, '$1');
+      if (key === 'for' || key === 'proto' || key === 'host') fields[key] = value;
+    }
+    elements.push(fields);
+  }
+  return elements;
+}
+
+/** "[2001:db8::1]:4711" -> "2001:db8::1", "192.0.2.60:47011" -> "192.0.2.60". */
+function nodeAddress(node: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(node);
+  if (bracketed) return bracketed[1]!;
+  return /^[^:]+:\d+$/.test(node) ? node.slice(0, node.lastIndexOf(':')) : node;
+}
+
+interface Fixed { remoteAddr?: string; proto?: string; host?: string; port?: string; prefix?: string }
+
+function resolve(headers: Headers, trust: ProxyFixTrust): Fixed {
+  const fixed: Fixed = {
+    remoteAddr: trustedValue(headers.get('x-forwarded-for'), trust.for),
+    proto: trustedValue(headers.get('x-forwarded-proto'), trust.proto),
+    host: trustedValue(headers.get('x-forwarded-host'), trust.host),
+    port: trustedValue(headers.get('x-forwarded-port'), trust.port),
+    prefix: trustedValue(headers.get('x-forwarded-prefix'), trust.prefix),
+  };
+  const forwarded = headers.get('forwarded');
+  if (forwarded && trust.forwarded) {
+    const elements = parseForwarded(forwarded);
+    const element = elements.length >= trust.forwarded ? elements[elements.length - trust.forwarded] : undefined;
+    if (element?.for) fixed.remoteAddr = nodeAddress(element.for);
+    if (element?.proto) fixed.proto = element.proto;
+    if (element?.host) fixed.host = element.host;
+  }
+  return fixed;
+}
+
+export function proxyFix(app: TsgiApp, trust: ProxyFixTrust = {}): TsgiApp {
+  return (request, ctx) => {
+    const fixed = resolve(request.headers, trust);
+    if (Object.values(fixed).every((v) => v === undefined)) return app(request, ctx);
+
+    const url = new URL(request.url);
+    const environ: Record<string, string> = { ...ctx.environ };
+    const keep = (name: string) => { environ[`tsgi.proxy_fix.orig.${name}`] = ctx.environ[name] ?? ''; };
+    let { scriptName, pathInfo, remoteAddr } = ctx;
+
+    if (fixed.remoteAddr) { keep('REMOTE_ADDR'); environ.REMOTE_ADDR = remoteAddr = fixed.remoteAddr; }
+    if (fixed.proto && /^https?$/i.test(fixed.proto)) {
+      keep('HTTPS');
+      url.protocol = `${fixed.proto.toLowerCase()}:`;
+      environ.HTTPS = fixed.proto.toLowerCase() === 'https' ? 'on' : 'off';
+    }
+    if (fixed.host) {
+      keep('HTTP_HOST');
+      try { url.host = fixed.host; environ.HTTP_HOST = fixed.host; } catch { /* not a host: ignore it */ }
+    }
+    if (fixed.port && /^\d{1,5}$/.test(fixed.port)) {
+      keep('SERVER_PORT');
+      url.port = fixed.port;
+      environ.SERVER_PORT = fixed.port;
+      environ.HTTP_HOST = url.host;
+    }
+    if (fixed.prefix) {
+      const prefix = `/${fixed.prefix.replace(/^\/+|\/+$/g, '')}`.replace(/^\/$/, '');
+      keep('SCRIPT_NAME');
+      keep('PATH_INFO');
+      // Our nginx passes the full raw URI (so REQUEST_URI stays as the client sent it): the prefix is still in PATH_INFO.
+      pathInfo = afterSegmentPrefix(pathInfo, prefix) ?? pathInfo;
+      scriptName = prefix + scriptName;
+      environ.SCRIPT_NAME = scriptName;
+      environ.PATH_INFO = pathInfo;
+    }
+
+    const fixedRequest = url.href === request.url ? request : new Request(url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: request.signal,
+      duplex: 'half',
+    } as RequestInit);
+    const fixedCtx: TsgiContext = { ...ctx, scriptName, pathInfo, remoteAddr, environ };
+    return app(fixedRequest, fixedCtx);
+  };
+}
