@@ -7,4 +7,4 @@ import { enableCompileCache } from 'node:module';
 enableCompileCache();
 const { runCgi } = await import('../gateway/cgi.ts');
 const { default: app } = await import('./app.ts');
-await runCgi(app);
+await runCgi(app, { appTimeoutMs: Number(process.env.APP_TIMEOUT_MS) || undefined });
