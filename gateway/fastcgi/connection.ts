@@ -313,7 +313,10 @@ export class FastCgiConnection {
       },
       logError: (message) => {
         if (request.finished || !this.socket.writable) {
-          this.#log(message);
+          // Nobody is left to read FCGI_STDERR. Usually the app tripped over the abort itself
+          // (its body stream failed), so one line says enough.
+          const why = request.abort.signal.aborted ? 'after the request was aborted' : 'after the response ended';
+          this.#log(`fastcgi: request ${request.id} ${why}: ${message.split('\n', 1)[0]}`);
           return;
         }
         request.stderrUsed = true;
