@@ -1,0 +1,233 @@
+/**
+ * The HTTP transport: node:http -> CGI meta-variables (./environ.ts) -> the
+ * shared request cycle (gateway/handler.ts) -> a ServerResponse. Used alone
+ * (serveHttp in one process) and by each pre-fork worker (./worker.ts).
+ */
+import cluster from 'node:cluster';
+import { chmod } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { formatBind, listenOptions, type Bind } from '../bind.ts';
+import type { BodySource } from '../environ.ts';
+import { errorBody } from '../errors.ts';
+import { handleRequest, type HandleOptions, type HeaderList, type ResponseWriter } from '../handler.ts';
+import type { TsgiApp } from '../types.ts';
+import { environFromIncoming, InvalidRequestTarget, type HttpEnvironOptions } from './environ.ts';
+import { removeStaleUnixSocket } from './unix-socket.ts';
+
+/**
+ * Connection limits, in milliseconds, set explicitly rather than inherited
+ * from whatever the Node version defaults to.
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT = 5_000;
+export const DEFAULT_HEADERS_TIMEOUT = 60_000;
+export const DEFAULT_REQUEST_TIMEOUT = 300_000;
+
+export interface HttpServerOptions extends Omit<HandleOptions, 'signal'>, HttpEnvironOptions {
+  /** How long an idle keep-alive connection stays open (ms). nginx's upstream keepalive_timeout must be shorter. */
+  keepAliveTimeout?: number;
+  /** Time allowed to receive the complete request head (ms); slowloris protection. */
+  headersTimeout?: number;
+  /** Time allowed to receive the complete request, body included (ms); 0 disables. */
+  requestTimeout?: number;
+  /** Called after every request's response is finished or abandoned (the pre-fork worker counts with it). */
+  onRequestDone?: () => void;
+}
+
+export interface ServeHttpOptions extends HttpServerOptions {
+  /** chmod for a unix socket (e.g. 0o660 so the web server's group can connect). */
+  socketMode?: number;
+}
+
+/** Servers that are shutting down: their responses carry Connection: close. */
+const draining = new WeakSet<Server>();
+
+/** Resolves when the socket can take more data or is gone (a 'drain' that never comes must not hang us). */
+function writable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+function finished(res: ServerResponse): Promise<void> {
+  if (res.writableFinished || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('finish', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('finish', done);
+    res.on('close', done);
+  });
+}
+
+interface RequestState {
+  bodyOpened: boolean;
+}
+
+function httpWriter(server: Server, req: IncomingMessage, res: ServerResponse, state: RequestState): ResponseWriter {
+  return {
+    sendHead(status: number, headers: HeaderList) {
+      if (res.destroyed) return;
+      const flat: string[] = [];
+      for (const [name, value] of headers) flat.push(name, value);
+      // A request body the app started but did not finish reading (a 413 on a
+      // chunked upload) leaves bytes on the connection that are not a next
+      // request: close it, and read them away meanwhile so the close is a FIN,
+      // not a reset that could destroy the response before the client reads it.
+      const unreadBody = state.bodyOpened && !req.complete;
+      if (unreadBody || draining.has(server)) flat.push('connection', 'close');
+      if (unreadBody) req.resume();
+      // A flat [name, value, name, value] list keeps repeated headers (Set-Cookie) as they are.
+      res.writeHead(status, flat);
+    },
+    async write(chunk: Uint8Array) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await writable(res);
+    },
+    async end() {
+      if (res.destroyed) return;
+      res.end();
+      await finished(res);
+    },
+    abort() {
+      // Destroying the socket skips the terminating chunk (or leaves the
+      // Content-Length short): the client sees a truncated body, not a complete one.
+      res.destroy();
+    },
+    logError(message: string) {
+      process.stderr.write(`${message}\n`);
+    },
+  };
+}
+
+/**
+ * The request body, read only when the app asks for it. The iterator must not
+ * destroy the request when the translator stops early (over the limit):
+ * destroying an unfinished IncomingMessage destroys the socket, and the 413
+ * could never be sent.
+ */
+function bodySource(req: IncomingMessage, res: ServerResponse, state: RequestState, expectContinue: boolean): () => BodySource {
+  return () => {
+    state.bodyOpened = true;
+    // "Expect: 100-continue": ask for the body only once the app reads it, so a
+    // request rejected before that (413 by Content-Length) never uploads it.
+    if (expectContinue && !res.headersSent) res.writeContinue();
+    return { [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }) };
+  };
+}
+
+function badRequest(res: ServerResponse): void {
+  const body = errorBody(400);
+  res.writeHead(400, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  });
+  res.end(body);
+}
+
+async function serve(
+  app: TsgiApp,
+  server: Server,
+  options: HttpServerOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  expectContinue: boolean,
+): Promise<void> {
+  // Errors on the response surface as 'close' and the abort signal; without a
+  // listener a write racing a client reset would crash the process.
+  res.on('error', () => {});
+  try {
+    let environ: Record<string, string>;
+    try {
+      environ = environFromIncoming(req, options);
+    } catch (error) {
+      if (!(error instanceof InvalidRequestTarget)) throw error;
+      badRequest(res);
+      return;
+    }
+    const controller = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    const state: RequestState = { bodyOpened: false };
+    await handleRequest(app, environ, bodySource(req, res, state, expectContinue), httpWriter(server, req, res, state), {
+      bodyLimit: options.bodyLimit,
+      signal: controller.signal,
+    });
+  } catch (error) {
+    // handleRequest never throws; this is a bug in the transport itself.
+    process.stderr.write(`tsgi: http transport failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    res.destroy();
+  } finally {
+    options.onRequestDone?.();
+  }
+}
+
+/** An http.Server that runs every request through the TSGI app. Not listening yet. */
+export function createHttpServer(app: TsgiApp, options: HttpServerOptions = {}): Server {
+  const server = createServer();
+  server.keepAliveTimeout = options.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT;
+  server.headersTimeout = options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT;
+  server.requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => void serve(app, server, options, req, res, false));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void serve(app, server, options, req, res, true));
+  return server;
+}
+
+function listen(server: Server, bind: Bind): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => {
+      server.off('listening', onListening);
+      reject(new Error(`cannot listen on ${formatBind(bind)}: ${error.message}`, { cause: error }));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(listenOptions(bind));
+  });
+}
+
+/**
+ * Creates the server and binds it. In a pre-fork worker the cluster primary
+ * owns the socket (it removes a stale unix socket and applies the mode), so
+ * that part happens only when this process is the primary.
+ */
+export async function serveHttp(app: TsgiApp, bind: Bind, options: ServeHttpOptions = {}): Promise<Server> {
+  const server = createHttpServer(app, options);
+  const ownsSocket = bind.kind === 'unix' && cluster.isPrimary;
+  if (ownsSocket) await removeStaleUnixSocket(bind.path);
+  await listen(server, bind);
+  if (ownsSocket && options.socketMode !== undefined) await chmod(bind.path, options.socketMode);
+  return server;
+}
+
+/**
+ * Graceful close: stop accepting, let requests in flight finish. Closing an
+ * idle keep-alive connection races with a request the client may be sending on
+ * it right now, so first, for up to `lingerMs`, answer with Connection: close
+ * (which ends those connections cleanly after their next response); then
+ * close, which drops the connections that stayed idle and waits for the rest.
+ */
+export async function closeGracefully(server: Server, lingerMs: number): Promise<void> {
+  draining.add(server);
+  const deadline = Date.now() + lingerMs;
+  while (Date.now() < deadline && (await connectionCount(server)) > 0) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+function connectionCount(server: Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)));
+}
