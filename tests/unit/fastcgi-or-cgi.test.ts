@@ -1,0 +1,102 @@
+// runFastCgiOrCgi decides by what fd 0 is, like flup: a listening socket means FastCGI,
+// anything else (a pipe, a file, mod_cgid's connected socket) means one CGI request.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FastCgiClient, parseCgiResponse } from '../../gateway/fastcgi/client.ts';
+import { cgiParams } from '../fixtures/fastcgi-params.ts';
+import { waitFor } from '../fixtures/nginx-runner.ts';
+import { requireTool } from '../fixtures/require-tool.ts';
+
+const ENTRY = fileURLToPath(new URL('../fixtures/fastcgi-or-cgi-entry.ts', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'fcgi-or-cgi-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function runEntry(stdin: 'pipe' | number | Socket, environ: Record<string, string>, body?: Buffer) {
+  return new Promise<{ stdout: Buffer; stderr: string; code: number | null }>((resolve, reject) => {
+    const child = spawn(process.execPath, [ENTRY], {
+      env: { PATH: process.env.PATH ?? '', ...environ },
+      stdio: [stdin, 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => out.push(d));
+    child.stderr!.on('data', (d: Buffer) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr, code }));
+    if (stdin === 'pipe') child.stdin!.end(body ?? Buffer.alloc(0));
+  });
+}
+
+const post = (length: number): Record<string, string> =>
+  cgiParams('/echo', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(length), CONTENT_TYPE: 'text/plain' });
+
+describe('runFastCgiOrCgi falls back to CGI', () => {
+  it('when fd 0 is a pipe (Apache mod_cgi, lighttpd mod_cgi)', async () => {
+    const { stdout, code } = await runEntry('pipe', post(11), Buffer.from('hello world'));
+    expect(code).toBe(0);
+    expect(stdout.toString()).toMatch(/^Status: 200 OK\r\n/);
+    expect(JSON.parse(parseCgiResponse(stdout).body.toString()).body.text).toBe('hello world');
+  });
+
+  it('when fd 0 is a file', async () => {
+    const fd = openSync('/dev/null', 'r');
+    try {
+      const { stdout } = await runEntry(fd, cgiParams('/hello'));
+      expect(stdout.toString()).toBe('Status: 200 OK\r\ncontent-type: text/plain\r\n\r\nHello, World!\n');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('when fd 0 is a connected socket (Apache mod_cgid), reading the body from it', async () => {
+    const path = join(dir, 'cgid.sock');
+    let serverSide: Socket | undefined;
+    const listener = createServer((socket) => {
+      serverSide = socket;
+      socket.end('from a socket');
+    });
+    await new Promise<void>((resolve) => listener.listen(path, resolve));
+    const clientSide = connect({ path });
+    await new Promise((r) => clientSide.once('connect', r));
+    try {
+      const { stdout, code } = await runEntry(clientSide, post(13));
+      expect(code).toBe(0);
+      expect(JSON.parse(parseCgiResponse(stdout).body.toString()).body.text).toBe('from a socket');
+    } finally {
+      clientSide.destroy();
+      serverSide?.destroy();
+      listener.close();
+    }
+  });
+});
+
+describe('runFastCgiOrCgi serves FastCGI', () => {
+  it('on a listening socket at fd 0 (spawn-fcgi), finishing requests in flight on SIGTERM', async () => {
+    const spawnFcgi = requireTool('/usr/bin/spawn-fcgi', 'spawn-fcgi');
+    const path = join(dir, 'spawned.sock');
+    const child = spawn(spawnFcgi, ['-s', path, '-n', '--', process.execPath, ENTRY], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d; });
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(async () => existsSync(path), 'spawn-fcgi socket');
+      const client = await FastCgiClient.connect({ path });
+      client.begin(1);
+      client.params(1, cgiParams('/slow?ms=400'));
+      client.stdin(1, Buffer.alloc(0));
+      await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGTERM');
+      const result = await client.result(1);
+      expect(parseCgiResponse(result.stdout).body.toString()).toBe('slow done\n');
+      expect(await exit).toBe(0);
+      expect(stderr).toBe('');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
