@@ -1,0 +1,253 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorBody } from '../../gateway/errors.ts';
+import { createHttpServer } from '../../gateway/http/server.ts';
+import { bigProgress, httpAppEvents, httpFixtureApp } from '../fixtures/http-app.ts';
+
+const BODY_LIMIT = 64 * 1024;
+
+let server: Server;
+let base: string;
+let port: number;
+let requestsDone = 0;
+
+beforeAll(async () => {
+  server = createHttpServer(httpFixtureApp, { bodyLimit: BODY_LIMIT, onRequestDone: () => requestsDone++ });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  port = (server.address() as AddressInfo).port;
+  base = `http://127.0.0.1:${port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+interface RawResponse {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+/** node:http's client sends `path` exactly as given (supertest's URL parsing would resolve dot segments first). */
+function rawGet(path: string, options: { method?: string; headers?: Record<string, string>; body?: Buffer[] } = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method: options.method ?? 'GET', headers: options.headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    for (const chunk of options.body ?? []) req.write(chunk);
+    req.end();
+  });
+}
+
+function environOf(response: RawResponse) {
+  return JSON.parse(response.body.toString()) as {
+    environ: Record<string, string>;
+    pathInfo: string;
+    scriptName: string;
+    url: string;
+    headers: Array<[string, string]>;
+  };
+}
+
+/** Captures what the process writes to stderr while `action` runs (the gateway logs stacks there). */
+async function capturingStderr<T>(action: () => Promise<T>): Promise<{ result: T; stderr: string }> {
+  const original = process.stderr.write;
+  let stderr = '';
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const result = await action();
+    return { result, stderr };
+  } finally {
+    process.stderr.write = original;
+  }
+}
+
+describe('environ mapping', () => {
+  it('decodes PATH_INFO (%2F, UTF-8, dot segments, double slashes) and keeps REQUEST_URI and QUERY_STRING raw', async () => {
+    const target = '/environ/caf%C3%A9/a%2Fb/x/../y//z/./%2e%2e/w?q=caf%C3%A9&x=%2F';
+    const response = await rawGet(target);
+    expect(response.status).toBe(200);
+    const seen = environOf(response);
+    expect(seen.environ.PATH_INFO).toBe('/environ/café/a/b/y/w');
+    expect(seen.pathInfo).toBe('/environ/café/a/b/y/w');
+    expect(seen.environ.REQUEST_URI).toBe(target);
+    expect(seen.environ.QUERY_STRING).toBe('q=caf%C3%A9&x=%2F');
+    expect(seen.environ.SCRIPT_NAME).toBe('');
+    expect(seen.scriptName).toBe('');
+    // The URL the app gets is the raw target resolved by WHATWG URL rules, as in every transport
+    // (the translator's job): encoding kept, dot segments resolved, %2F not a separator.
+    expect(seen.url).toBe(new URL(target, `http://127.0.0.1:${port}`).href);
+    expect(seen.url).toContain('/a%2Fb/');
+    expect(seen.environ.REMOTE_ADDR).toBe('127.0.0.1');
+    expect(seen.environ.SERVER_NAME).toBe('127.0.0.1');
+    expect(seen.environ.SERVER_PORT).toBe(String(port));
+    expect(seen.environ.SERVER_PROTOCOL).toBe('HTTP/1.1');
+    expect(seen.environ).not.toHaveProperty('HTTPS');
+  });
+
+  it('decodes an encoded slash that forms a route', async () => {
+    const response = await rawGet('/environ%2Fsub');
+    expect(response.status).toBe(200);
+    expect(environOf(response).pathInfo).toBe('/environ/sub');
+    expect(environOf(response).environ.REQUEST_URI).toBe('/environ%2Fsub');
+  });
+
+  it('drops headers with underscores and the Proxy header', async () => {
+    const response = await request(base)
+      .get('/environ')
+      // After the real one, so that a spoofed value would win if it got through.
+      .set('X-Forwarded-For', '10.0.0.1')
+      .set('X_Forwarded_For', '6.6.6.6')
+      .set('Proxy', 'http://evil.test:3128')
+      .set('X-Custom', 'kept');
+    expect(response.status).toBe(200);
+    const { environ, headers } = response.body as { environ: Record<string, string>; headers: Array<[string, string]> };
+    expect(environ.HTTP_X_FORWARDED_FOR).toBe('10.0.0.1');
+    expect(environ).not.toHaveProperty('HTTP_PROXY');
+    expect(environ.HTTP_X_CUSTOM).toBe('kept');
+    const names = headers.map(([name]) => name);
+    expect(names).not.toContain('proxy');
+    expect(names).not.toContain('x_forwarded_for');
+    expect(headers).toContainEqual(['x-forwarded-for', '10.0.0.1']);
+  });
+
+  it('answers 400 with the fixed body for a target above the root', async () => {
+    const response = await rawGet('/a/../../etc/passwd');
+    expect(response.status).toBe(400);
+    expect(response.body.toString()).toBe(errorBody(400));
+  });
+});
+
+describe('request bodies', () => {
+  it('passes a POST body through', async () => {
+    const body = Buffer.alloc(40_000, 'x');
+    const response = await request(base).post('/body').set('content-type', 'application/octet-stream').send(body);
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({
+      length: body.byteLength,
+      sha256: createHash('sha256').update(body).digest('hex'),
+      contentLength: String(body.byteLength),
+    });
+  });
+
+  it('reads a chunked upload without Content-Length to its end', async () => {
+    const parts = [Buffer.from('first part,'), Buffer.alloc(20_000, 'y'), Buffer.from(',last')];
+    const whole = Buffer.concat(parts);
+    const response = await rawGet('/body', { method: 'POST', headers: { 'transfer-encoding': 'chunked' }, body: parts });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body.toString())).toEqual({
+      length: whole.byteLength,
+      sha256: createHash('sha256').update(whole).digest('hex'),
+      contentLength: null,
+    });
+  });
+
+  it('answers 413 with the gateway body when Content-Length is over the limit', async () => {
+    const response = await request(base).post('/body').send(Buffer.alloc(BODY_LIMIT + 1, 'z'));
+    expect(response.status).toBe(413);
+    expect(response.text).toBe(errorBody(413));
+  });
+
+  it('answers 413 when a chunked upload grows over the limit, and closes the connection', async () => {
+    const parts = Array.from({ length: 4 }, () => Buffer.alloc(BODY_LIMIT / 2, 'w'));
+    const response = await rawGet('/body', { method: 'POST', headers: { 'transfer-encoding': 'chunked' }, body: parts });
+    expect(response.status).toBe(413);
+    expect(response.body.toString()).toBe(errorBody(413));
+    expect(response.headers.connection).toBe('close');
+  });
+});
+
+describe('responses', () => {
+  it('HEAD sends the headers without the body', async () => {
+    const response = await rawGet('/hello', { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(response.headers['content-length']).toBe('14');
+    expect(response.body.byteLength).toBe(0);
+    const get = await rawGet('/hello');
+    expect(get.body.toString()).toBe('Hello, World!\n');
+  });
+
+  it('keeps several Set-Cookie headers', async () => {
+    const response = await rawGet('/cookies');
+    expect(response.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Path=/; HttpOnly']);
+  });
+
+  it('streams a body without Content-Length as chunked', async () => {
+    const response = await rawGet('/stream?chunks=4');
+    expect(response.headers['transfer-encoding']).toBe('chunked');
+    expect(response.headers['content-length']).toBeUndefined();
+    expect(response.body.toString()).toBe('chunk 0\nchunk 1\nchunk 2\nchunk 3\n');
+  });
+
+  it('waits for the client to read (backpressure) and delivers every byte', async () => {
+    const total = 64 * 1024 * 1024;
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/big?mib=64', agent: false });
+    req.end();
+    const [res] = (await once(req, 'response')) as [IncomingMessage];
+    res.pause();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Socket buffers hold a few MiB; without backpressure the app would have produced all 64.
+    const producedWhilePaused = bigProgress.produced;
+    expect(producedWhilePaused).toBeLessThan(total / 2);
+    let received = 0;
+    res.on('data', (chunk: Buffer) => (received += chunk.byteLength));
+    res.resume();
+    await once(res, 'end');
+    expect(received).toBe(total);
+  });
+
+  it('a throwing handler gives the fixed 500 and its stack on stderr', async () => {
+    const { result, stderr } = await capturingStderr(() => rawGet('/error'));
+    expect(result.status).toBe(500);
+    expect(result.body.toString()).toBe(errorBody(500));
+    expect(stderr).toContain('the handler failed on purpose');
+    expect(stderr).toMatch(/at .*http-app\.ts/);
+  });
+
+  it('a body that fails after the head is sent truncates the response visibly', async () => {
+    const { result } = await capturingStderr(() => rawGet('/broken-stream').then(
+      () => 'complete',
+      (error: Error) => error.message,
+    ));
+    expect(result).not.toBe('complete');
+  });
+});
+
+describe('connections', () => {
+  it('fires ctx.signal when the client disconnects before the response', async () => {
+    const aborted = once(httpAppEvents, 'aborted');
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/hang?id=1', agent: false });
+    req.on('error', () => {});
+    req.end();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    req.destroy();
+    const [uri] = await Promise.race([
+      aborted,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('signal did not fire')), 3000)),
+    ]);
+    expect(uri).toBe('/hang?id=1');
+  });
+
+  it('serves several requests on one keep-alive connection and counts them', async () => {
+    const before = requestsDone;
+    const agent = request.agent(base);
+    for (let i = 0; i < 3; i++) {
+      const response = await agent.get('/hello');
+      expect(response.text).toBe('Hello, World!\n');
+    }
+    expect(requestsDone - before).toBe(3);
+  });
+});
