@@ -86,6 +86,11 @@ describe('runFastCgiOrCgi serves FastCGI', () => {
     try {
       await waitFor(async () => existsSync(path), 'spawn-fcgi socket');
       const client = await FastCgiClient.connect({ path });
+      // The socket accepts as soon as spawn-fcgi binds it; a first answer shows node is up and serving.
+      client.begin(2, { keepConn: true });
+      client.params(2, cgiParams('/hello'));
+      client.stdin(2, Buffer.alloc(0));
+      expect((await client.result(2)).protocolStatus).toBe(0);
       client.begin(1);
       client.params(1, cgiParams('/slow?ms=400'));
       client.stdin(1, Buffer.alloc(0));
