@@ -134,7 +134,6 @@ export class FastCgiConnection {
     this.#stdinHighWaterMark = options.stdinHighWaterMark ?? DEFAULT_STDIN_HIGH_WATER_MARK;
     this.#bodyLimit = options.bodyLimit;
     this.#log = options.log ?? defaultLog;
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
 
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -143,6 +142,8 @@ export class FastCgiConnection {
       if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.#log(`fastcgi: connection ${this.#peer()}: ${error.message}`);
     });
     socket.on('close', () => this.#onClose());
+    // After #onClose, so whoever awaits `closed` finds the requests already released.
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
   /** Requests in flight on this connection. */

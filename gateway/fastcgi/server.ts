@@ -109,10 +109,13 @@ export async function serveFastCgi(app: TsgiApp, bind: Bind, options: FastCgiOpt
           for (const connection of connections) connection.destroy();
         }, timeoutMs);
         timer.unref();
-        void stopped.then(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+        // The server's close callback and the sockets' close events race; wait for both.
+        void stopped
+          .then(() => Promise.all([...connections].map((connection) => connection.closed)))
+          .then(() => {
+            clearTimeout(timer);
+            resolve();
+          });
       });
       return closed;
     },

@@ -327,3 +327,58 @@ describe('FastCGI backpressure', () => {
     expect(pattern).toBe(true);
   }, 60_000);
 });
+
+describe('FastCGI server limits and shutdown', () => {
+  it('closes connections over FCGI_MAX_CONNS at once', async () => {
+    const { path } = await start({ maxConns: 2 });
+    const a = await client(path);
+    const b = await client(path);
+    a.getValues(['FCGI_MAX_CONNS']);
+    expect((await a.getValuesResult()).get('FCGI_MAX_CONNS')).toBe('2');
+    const c = await client(path);
+    await c.closed;
+    expect(c.received).toEqual([]);
+    expect(logs.some((line) => line.includes('refused a connection'))).toBe(true);
+    b.getValues(['FCGI_MAX_REQS']);
+    expect((await b.getValuesResult()).get('FCGI_MAX_REQS')).toBe('100');
+  });
+
+  it('close() finishes requests in flight, closes idle connections, refuses new ones', async () => {
+    const { server, path } = await start();
+    const busy = await client(path);
+    const idle = await client(path);
+    busy.begin(1, { keepConn: true });
+    busy.params(1, cgiParams('/slow?ms=300'));
+    busy.stdin(1, Buffer.alloc(0));
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = server.close(5000);
+    await idle.closed;
+    expect(busy.isClosed).toBe(false);
+    await expect(FastCgiClient.connect({ path })).rejects.toThrow();
+    expect(parseCgiResponse((await busy.result(1)).stdout).body.toString()).toBe('slow done\n');
+    await busy.closed;
+    await closing;
+  });
+
+  it('close() drops requests still running after its timeout, firing their signals', async () => {
+    const { server, path } = await start();
+    const stuck = await client(path);
+    stuck.begin(1, { keepConn: true });
+    stuck.params(1, cgiParams('/slow?ms=10000', { HTTP_X_TEST_ID: 'shutdown-1' }));
+    stuck.stdin(1, Buffer.alloc(0));
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await server.close(200);
+    expect(Date.now() - started).toBeLessThan(2000);
+    await stuck.closed;
+    expect(logs.some((line) => line.includes('shutdown timeout'))).toBe(true);
+    expect(server.activeRequests).toBe(0);
+    // The app (same module, reached through another server) saw its signal fire.
+    const { path: other } = await start();
+    const check = await client(other);
+    check.begin(1);
+    check.params(1, cgiParams('/aborted?id=shutdown-1'));
+    check.stdin(1, Buffer.alloc(0));
+    expect(parseCgiResponse((await check.result(1)).stdout).body.toString()).toBe('yes\n');
+  });
+});
