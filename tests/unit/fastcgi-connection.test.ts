@@ -1,6 +1,7 @@
 // The connection state machine over real sockets, driven by the test client so the
 // records on the wire are exactly the ones each case needs.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -380,5 +381,29 @@ describe('FastCGI server limits and shutdown', () => {
     check.params(1, cgiParams('/aborted?id=shutdown-1'));
     check.stdin(1, Buffer.alloc(0));
     expect(parseCgiResponse((await check.result(1)).stdout).body.toString()).toBe('yes\n');
+  });
+});
+
+describe('FastCGI unix socket file', () => {
+  it('replaces a stale socket left by a killed process, and applies socketMode', async () => {
+    const path = join(dir, 'stale.sock');
+    // A process killed while listening leaves its socket file behind.
+    expect(() => execFileSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`], { stdio: 'ignore' }))
+      .toThrow(/SIGKILL|Command failed/);
+    expect(statSync(path).isSocket()).toBe(true);
+    const server = await serveFastCgi(app, { kind: 'unix', path }, { socketMode: 0o660, log: () => {} });
+    servers.push(server);
+    expect(statSync(path).mode & 0o777).toBe(0o660);
+    const c = await client(path);
+    c.getValues(['FCGI_MPXS_CONNS']);
+    expect((await c.getValuesResult()).get('FCGI_MPXS_CONNS')).toBe('1');
+  });
+
+  it('refuses to replace a live socket or a file that is not a socket', async () => {
+    const { path } = await start();
+    await expect(serveFastCgi(app, { kind: 'unix', path }, { log: () => {} })).rejects.toThrow(/in use/);
+    const file = join(dir, 'not-a-socket');
+    writeFileSync(file, 'precious');
+    await expect(serveFastCgi(app, { kind: 'unix', path: file }, { log: () => {} })).rejects.toThrow(/not a socket/);
   });
 });
