@@ -45,9 +45,9 @@ function writeAll(fd: number, data: Uint8Array): void {
 }
 
 export function cgiWriter(fd: number = STDOUT_FD): ResponseWriter {
-  const encoder = new TextEncoder();
   return {
-    sendHead: (status, headers) => writeAll(fd, encoder.encode(cgiHead(status, headers))),
+    // Fetch header values are byte strings (one char per byte): latin1 writes those bytes back unchanged.
+    sendHead: (status, headers) => writeAll(fd, Buffer.from(cgiHead(status, headers), 'latin1')),
     write: (chunk) => writeAll(fd, chunk),
     end: () => {},
     abort: () => {},

@@ -16,10 +16,12 @@ const mounts = [
   { name: '/yourapplication (mount dispatcher)', prefix: '/yourapplication', server: createHttpServer(mount({ '/yourapplication': app })) },
 ];
 
-function binaryParser(res: NodeJS.ReadableStream & { setEncoding(e: string): void }, done: (e: Error | null, body: Buffer) => void) {
+/** supertest hands the raw IncomingMessage to a custom parser: collect it as bytes. */
+function binaryParser(res: unknown, done: (error: Error | null, body: Buffer) => void): void {
+  const stream = res as NodeJS.ReadableStream;
   const parts: Buffer[] = [];
-  res.on('data', (c: Buffer) => parts.push(c));
-  res.on('end', () => done(null, Buffer.concat(parts)));
+  stream.on('data', (c: Buffer) => parts.push(c));
+  stream.on('end', () => done(null, Buffer.concat(parts)));
 }
 
 describe.each(mounts)('route contract at $name', ({ prefix, server }) => {
