@@ -1,0 +1,110 @@
+/**
+ * The few Docker operations the integration tests need, through the docker
+ * CLI: building with the classic builder (this engine has no buildx, and the
+ * CLI defaults to BuildKit), and reading a container's health, processes and logs.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `docker ...args`; never throws on a non-zero exit (the caller decides). */
+export function docker(args: string[], timeoutMs = 60_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile('docker', args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DOCKER_BUILDKIT: '0' } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) || (error && !stdout ? String(error.message) : '') });
+      });
+  });
+}
+
+export async function imageExists(tag: string): Promise<boolean> {
+  return (await docker(['image', 'inspect', '--format', '{{.Id}}', tag])).code === 0;
+}
+
+/**
+ * `docker build` with the output in `logFile`; rejects with the log's tail.
+ * The layer cache makes a rebuild with unchanged inputs take a second or two.
+ */
+export function buildImage(options: {
+  context: string;
+  dockerfile: string;
+  tag: string;
+  buildArgs: Record<string, string>;
+  logFile: string;
+  timeoutMs: number;
+}): Promise<void> {
+  const args = ['build', '--file', options.dockerfile, '--tag', options.tag];
+  for (const [key, value] of Object.entries(options.buildArgs)) args.push('--build-arg', `${key}=${value}`);
+  args.push(options.context);
+  return new Promise((resolve, reject) => {
+    const log = createWriteStream(options.logFile);
+    const child = spawn('docker', args, { env: { ...process.env, DOCKER_BUILDKIT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.pipe(log, { end: false });
+    child.stderr.pipe(log, { end: false });
+    const timer = setTimeout(() => child.kill('SIGTERM'), options.timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      log.end(async () => {
+        if (code === 0) return resolve();
+        const text = await readFile(options.logFile, 'utf8').catch(() => '');
+        const tail = text.split('\n').slice(-40).join('\n');
+        reject(new Error(`docker build ${options.tag} failed (${signal ?? `exit ${code}`}); log ${options.logFile}:\n${tail}`));
+      });
+    });
+  });
+}
+
+/** The container's health status ("starting", "healthy", "unhealthy"), or "none" without a HEALTHCHECK. */
+export async function healthStatus(containerId: string): Promise<string> {
+  const run = await docker(['inspect', '--format', '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}', containerId]);
+  if (run.code !== 0) throw new Error(`docker inspect ${containerId}: ${run.stderr}`);
+  return run.stdout.trim();
+}
+
+export async function containerLogs(containerId: string): Promise<string> {
+  const run = await docker(['logs', containerId]);
+  if (run.code !== 0) throw new Error(`docker logs ${containerId}: ${run.stderr}`);
+  return run.stdout + run.stderr;
+}
+
+/** The address the container sees connections from the host's published port come from. */
+export async function networkGateway(containerId: string): Promise<string> {
+  const run = await docker(['inspect', '--format', '{{range .NetworkSettings.Networks}}{{.Gateway}} {{end}}', containerId]);
+  return run.stdout.trim().split(/\s+/)[0] ?? '';
+}
+
+export interface ProcessInfo {
+  pid: number;
+  uid: number;
+  cmdline: string;
+}
+
+/**
+ * Every process in the container, from /proc (minimal images have no ps).
+ * Read by the image's own node, which every mode has; the reader leaves itself out.
+ */
+export async function containerProcesses(containerId: string): Promise<ProcessInfo[]> {
+  const script = `
+    const fs = require('node:fs');
+    const out = [];
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      try {
+        const status = fs.readFileSync('/proc/' + entry + '/status', 'utf8');
+        const uid = Number(/^Uid:\\s+(\\d+)/m.exec(status)[1]);
+        const cmdline = fs.readFileSync('/proc/' + entry + '/cmdline', 'utf8').split('\\0').join(' ').trim();
+        out.push({ pid: Number(entry), uid, cmdline });
+      } catch {}
+    }
+    process.stdout.write(JSON.stringify(out));`;
+  const run = await docker(['exec', containerId, 'node', '-e', script]);
+  if (run.code !== 0) throw new Error(`docker exec ${containerId} node: exit ${run.code}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as ProcessInfo[];
+}

@@ -1,0 +1,52 @@
+/**
+ * The deployment matrix under test: five modes, two mounts. Shared by the
+ * global setup (which builds and starts it) and the test files (which get
+ * the running containers through vitest's provide/inject).
+ */
+export const MODES = ['apache-cgi', 'apache-fcgid', 'nginx-fcgi', 'lighttpd-fcgi', 'nginx-prefork'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** APP_MOUNT values: the root mount and the seeds' /yourapplication. */
+export const MOUNTS = ['', '/yourapplication'] as const;
+export type Mount = (typeof MOUNTS)[number];
+export const PREFIX = '/yourapplication';
+
+/** The tag compose.yaml gives each mode's image, so `make up` and the tests share builds. */
+export function imageTag(mode: Mode): string {
+  return `yourapplication/${mode}:test`;
+}
+
+export function mountLabel(mount: Mount): string {
+  return mount === '' ? 'root mount' : `mount ${mount}`;
+}
+
+/** One running container, as the tests see it. */
+export interface Target {
+  mode: Mode;
+  mount: Mount;
+  containerId: string;
+  port: number;
+}
+
+/** Label on every container the integration run starts, so a crashed run's leftovers can be found. */
+export const CONTAINER_LABEL = 'yourapplication.integration';
+
+/**
+ * Which modes to run: all five unless INTEGRATION_MODES names a subset
+ * (comma-separated), which is for iterating on one server config.
+ */
+export function selectedModes(env: NodeJS.ProcessEnv = process.env): Mode[] {
+  const raw = env.INTEGRATION_MODES?.trim();
+  if (!raw) return [...MODES];
+  const wanted = raw.split(',').map((m) => m.trim()).filter(Boolean);
+  for (const mode of wanted) {
+    if (!(MODES as readonly string[]).includes(mode)) throw new Error(`INTEGRATION_MODES: unknown mode "${mode}" (expected ${MODES.join(', ')})`);
+  }
+  return MODES.filter((m) => wanted.includes(m));
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    integrationTargets: Target[];
+  }
+}

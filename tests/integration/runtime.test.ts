@@ -1,0 +1,131 @@
+/**
+ * What the corpus can't show, per container: the mode-specific /whoami, the
+ * image's health check, the app not running as root, the stack trace of a
+ * failing handler in `docker logs`, that streamed bodies really stream, that
+ * HEAD answers the GET's headers, that concurrent requests don't mix, and
+ * that the app timeout is the same 504 everywhere.
+ */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, inject, test } from 'vitest';
+import { errorText, expectEcho, expectText, TEXT_PLAIN, type Sent } from './contract.ts';
+import { HOST, requestFor, type Case } from './corpus.ts';
+import { containerLogs, containerProcesses, healthStatus } from './docker.ts';
+import { MODES, mountLabel, type Target } from './matrix.ts';
+import { normalize } from './normalize.ts';
+import { header, send, type RawResponse } from './raw-http.ts';
+
+const targets = [...inject('integrationTargets')].sort((a, b) => MODES.indexOf(a.mode) - MODES.indexOf(b.mode));
+const label = (t: Target) => `${t.mode}, ${mountLabel(t.mount)}`;
+
+function get(t: Target, path: string, method = 'GET'): Promise<RawResponse> {
+  return send({ method, target: `${t.mount}${path}`, headers: [['Host', HOST]] }, { port: t.port });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The processes that are the app (whatever starts it: CGI script, FastCGI server, pre-fork master/workers). */
+const APP_PROCESS = /yourapplication|tsgi|\/app\//;
+
+describe.each(targets.map((t) => [label(t), t] as const))('%s', (_label, t) => {
+  test('/whoami names this mode', async () => {
+    const res = await get(t, '/whoami');
+    expect(res.status).toBe(200);
+    expect(header(res, 'content-type')).toBe('application/json');
+    const facts = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
+    expect(facts).toMatchObject({ mode: t.mode, pid: expect.any(Number), requests: expect.any(Number), serverSoftware: expect.any(String) });
+    expect(facts.serverSoftware, 'SERVER_SOFTWARE reaches the app').not.toBe('');
+  });
+
+  test('the image health check reports healthy', async () => {
+    let status = await healthStatus(t.containerId);
+    for (let waited = 0; status === 'starting' && waited < 90_000; waited += 1_000) {
+      await sleep(1_000);
+      status = await healthStatus(t.containerId);
+    }
+    expect(status, 'docker inspect .State.Health.Status ("none": the image has no HEALTHCHECK)').toBe('healthy');
+  });
+
+  test('the app does not run as root', async () => {
+    // A slow request keeps the app alive long enough to look at it (a CGI process lives for one request).
+    const pending = get(t, '/slow?ms=2500');
+    await sleep(1_000);
+    const processes = await containerProcesses(t.containerId);
+    await pending;
+    const app = processes.filter((p) => APP_PROCESS.test(p.cmdline));
+    expect(app.length, `no app process among: ${JSON.stringify(processes)}`).toBeGreaterThan(0);
+    expect(app.filter((p) => p.uid === 0), 'app processes running as root').toEqual([]);
+  });
+
+  test('a failing handler\'s stack trace is in docker logs, the client gets the fixed 500', async () => {
+    const marker = randomUUID();
+    const res = await get(t, `/error?marker=${marker}`);
+    expectText(res, 500, errorText(500));
+    expect(res.body.toString('utf8')).not.toContain('this handler throws');
+    let logs = '';
+    for (let waited = 0; waited < 10_000; waited += 500) {
+      logs = await containerLogs(t.containerId);
+      if (logs.includes(marker) && /this handler throws on purpose[\s\S]*\bat\b/.test(logs.slice(logs.indexOf(marker)))) break;
+      await sleep(500);
+    }
+    const after = logs.includes(marker) ? logs.slice(logs.indexOf(marker)) : '';
+    expect(after, `docker logs has no line with ${marker}`).not.toBe('');
+    expect(after).toContain('this handler throws on purpose');
+    expect(after, 'the stack trace (an "at ..." frame) follows the error').toMatch(/this handler throws on purpose[\s\S]*\n.*\bat .+/);
+  });
+
+  test('a streamed body arrives as it is produced, not buffered to the end', async () => {
+    // 60 chunks, 10 ms apart: about 600 ms from the first chunk to the last.
+    const res = await get(t, '/stream?chunks=60');
+    expect(res.status).toBe(200);
+    expect(res.body.toString('utf8').split('\n')).toHaveLength(61);
+    expect(res.firstBodyByteMs, 'a first body byte arrived').toBeDefined();
+    const spread = res.totalMs - res.firstBodyByteMs!;
+    expect(spread, `first byte at ${res.firstBodyByteMs!.toFixed(0)} ms, end at ${res.totalMs.toFixed(0)} ms`).toBeGreaterThan(300);
+  });
+
+  test('HEAD answers the GET\'s status and headers, without a body', async () => {
+    const problems: string[] = [];
+    for (const path of ['/hello', '/cookies', '/redirect?to=/x', '/bytes/1000', '/stream?chunks=3', '/status/418', '/status/204', '/error', '/nope', '/']) {
+      const [g, h] = [await get(t, path), await get(t, path, 'HEAD')];
+      const [gn, hn] = [normalize(g), normalize(h)];
+      if (gn.status !== hn.status) problems.push(`${path}: GET ${gn.status}, HEAD ${hn.status}`);
+      if (JSON.stringify(gn.headers) !== JSON.stringify(hn.headers)) problems.push(`${path}: GET headers ${JSON.stringify(gn.headers)}\n    HEAD headers ${JSON.stringify(hn.headers)}`);
+      if (h.body.length !== 0 || h.problems.length !== 0) problems.push(`${path}: HEAD body ${h.body.length} bytes, ${h.problems.join('; ')}`);
+      const length = header(h, 'content-length');
+      if (length !== undefined && path !== '/' && Number(length) !== g.body.length) problems.push(`${path}: HEAD Content-Length ${length}, GET body ${g.body.length} bytes`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test('concurrent requests each get their own answer', async () => {
+    const cases: Case[] = Array.from({ length: 12 }, (_, i) => ({
+      name: `concurrent ${i}`,
+      method: i % 2 ? 'POST' : 'GET',
+      path: `/echo/n${i}?i=${i}`,
+      headers: [['X-Request', `r${i}`]],
+      ...(i % 2 ? { body: Buffer.from(`body of request ${i}\n`.repeat(i * 100)) } : {}),
+      expect: () => {},
+    }));
+    const results = await Promise.all(cases.map(async (c) => {
+      const { raw, sent } = requestFor(c, t.mount);
+      return { sent, res: await send(raw, { port: t.port }) };
+    }));
+    for (const { sent, res } of results) expectEcho(res, sent as Sent, { pathInfo: sent.targetText.slice(t.mount.length).split('?')[0]! });
+  });
+});
+
+describe('the app timeout', () => {
+  test('an app slower than 30 s gets the same 504 in every mode', { timeout: 90_000 }, async () => {
+    const results = await Promise.all(targets.map(async (t) => ({ t, res: await send(
+      { method: 'GET', target: `${t.mount}/slow?ms=40000`, headers: [['Host', HOST]] }, { port: t.port, timeoutMs: 80_000 },
+    ).catch((error: unknown) => error as Error) })));
+    const problems: string[] = [];
+    for (const { t, res } of results) {
+      if (res instanceof Error) { problems.push(`[${label(t)}] ${res.message}`); continue; }
+      const got = { status: res.status, contentType: header(res, 'content-type'), body: res.body.toString('utf8'), problems: res.problems };
+      const want = { status: 504, contentType: TEXT_PLAIN, body: errorText(504), problems: [] };
+      if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`[${label(t)}] ${JSON.stringify(got)} after ${(res.totalMs / 1000).toFixed(1)} s`);
+    }
+    expect(problems, `want 504 ${JSON.stringify(errorText(504))} (${TEXT_PLAIN})`).toEqual([]);
+  });
+});
