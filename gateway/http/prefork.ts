@@ -30,6 +30,7 @@ import {
   BOOT_ERROR_EXIT_CODE,
   WORKER_CONFIG_ENV,
   type WorkerConfig,
+  type PrimaryMessage,
   type WorkerMessage,
 } from './worker.ts';
 
@@ -240,6 +241,10 @@ export async function runPrefork(options: PreforkOptions): Promise<number> {
         break;
       case 'boot-error':
         state.bootError = message.message;
+        break;
+      case 'closed':
+        // Its server is closed here too (cluster's close came first on the same channel): it may exit.
+        if (state.worker.isConnected()) state.worker.send({ tsgi: 'bye' } satisfies PrimaryMessage);
         break;
     }
   }

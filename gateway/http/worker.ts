@@ -13,6 +13,7 @@ import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Server } from 'node:http';
 import type { Bind } from '../bind.ts';
 import type { TsgiApp } from '../types.ts';
 import { closeGracefully, serveHttp, type ServeHttpOptions } from './server.ts';
@@ -40,10 +41,18 @@ export interface WorkerConfig {
 export type WorkerMessage =
   | { tsgi: 'heartbeat' }
   | { tsgi: 'retire'; requests: number }
-  | { tsgi: 'boot-error'; message: string };
+  | { tsgi: 'boot-error'; message: string }
+  /** The server is closed; the worker waits for 'bye' before exiting (see leave()). */
+  | { tsgi: 'closed' };
+
+/** Primary -> worker: the answer to 'closed'. */
+export type PrimaryMessage = { tsgi: 'bye' };
 
 /** How long a draining worker keeps answering "Connection: close" before closing idle connections. */
 const DRAIN_LINGER_MS = 1_000;
+
+/** How long a closed worker waits for the primary's 'bye' (it comes in milliseconds unless the primary is stuck). */
+const BYE_TIMEOUT_MS = 2_000;
 
 /**
  * A path ("app/app.ts", "./app.ts", "/srv/app.ts") becomes a file URL, resolved
@@ -90,14 +99,14 @@ async function runWorker(config: WorkerConfig): Promise<void> {
   }
 
   let shuttingDown = false;
-  let server: import('node:http').Server | undefined;
+  let server: Server | undefined;
   const shutdown = () => {
     if (shuttingDown) return;
     shuttingDown = true;
     // Whatever the app left running (timers, pools) must not keep a retired worker alive.
     setTimeout(() => process.exit(0), config.gracefulTimeout).unref();
     if (!server) process.exit(0);
-    void closeGracefully(server, DRAIN_LINGER_MS).then(() => process.exit(0));
+    void leave(server, DRAIN_LINGER_MS);
   };
   // The primary retires a worker with SIGTERM: a signal needs no handshake, and
   // one that arrives before this handler exists still ends a worker that holds
@@ -140,7 +149,31 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     bootError(error);
     return;
   }
-  if (shuttingDown) void closeGracefully(server, 0).then(() => process.exit(0));
+  if (shuttingDown) void leave(server, 0);
+}
+
+/**
+ * Closes the server, then exits only once the primary has answered 'closed'.
+ * With cluster's round-robin the primary accepts connections and passes them
+ * to workers over IPC; closing the server tells it to stop, but connections
+ * it passed before reading that are still in the pipe. A live worker hands
+ * them back (cluster re-routes them to another worker); an exited one would
+ * strand them, and those clients would hang. The IPC channel is ordered, so
+ * when 'bye' arrives every connection sent before it has been handed back.
+ */
+async function leave(server: Server, lingerMs: number): Promise<void> {
+  await closeGracefully(server, lingerMs);
+  if (process.connected) {
+    await new Promise<void>((resolve) => {
+      process.on('message', (message: PrimaryMessage) => {
+        if (message?.tsgi === 'bye') resolve();
+      });
+      process.once('disconnect', resolve);
+      setTimeout(resolve, BYE_TIMEOUT_MS);
+      send({ tsgi: 'closed' });
+    });
+  }
+  process.exit(0);
 }
 
 if (cluster.isWorker && process.env[WORKER_CONFIG_ENV]) {
