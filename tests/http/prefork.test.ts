@@ -162,7 +162,7 @@ describe('pre-fork master (real processes)', () => {
 
   beforeAll(async () => {
     port = await freePort();
-    master = new Master({ appModule: APP, bind: `127.0.0.1:${port}`, workers: 2, timeout: 2, gracefulTimeout: 10 });
+    master = new Master({ appModule: APP, bind: `127.0.0.1:${port}`, workers: 2, timeout: 3, gracefulTimeout: 10 });
     await master.waitForLive(2);
   });
   afterAll(async () => {
@@ -208,11 +208,11 @@ describe('pre-fork master (real processes)', () => {
 
   it('kills and replaces a worker whose event loop blocks longer than --timeout', async () => {
     const before = master.livePids();
-    const blocked = get(port, '/block?ms=4000').then(
+    const blocked = get(port, '/block?ms=5000').then(
       (answer) => `answered ${answer.status}`,
       (error: Error) => error.message,
     );
-    const [match] = await master.waitFor(/worker (\d+) sent no heartbeat for [\d.]+ s \(timeout 2 s\), killing it/, 1, 6_000);
+    const [match] = await master.waitFor(/worker (\d+) sent no heartbeat for [\d.]+ s \(timeout 3 s\), killing it/, 1, 7_000);
     const victim = Number(match[1]);
     expect(before.has(victim)).toBe(true);
     // The request the blocked worker held dies with it: the client sees the connection go, not an answer.
