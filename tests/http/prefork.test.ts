@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -323,6 +323,31 @@ describe('pre-fork master: unix socket', () => {
     } finally {
       await new Promise((resolve) => live.close(resolve));
     }
+  });
+});
+
+describe('pre-fork master: reload with an app that no longer boots', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgi-prefork-reload-'));
+  let master: Master | undefined;
+  afterAll(async () => {
+    await master?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the running workers instead of stopping', async () => {
+    const app = join(dir, 'app.ts');
+    copyFileSync(APP, app);
+    const port = await freePort();
+    master = new Master({ appModule: app, bind: `127.0.0.1:${port}`, workers: 2 });
+    const before = await master.waitForLive(2);
+    writeFileSync(app, 'throw new Error("broken by the deploy");\n');
+    master.signal('SIGHUP');
+    await master.waitFor(/replacement aborted: keeping the 2 running workers/);
+    expect(master.lines.join('\n')).toMatch(/failed to boot: cannot import app module .*broken by the deploy/);
+    const seen = new Set<number>();
+    for (let i = 0; i < 6; i++) seen.add(await pidOf(port));
+    expect(seen).toEqual(before);
+    expect(master.child.exitCode).toBeNull();
   });
 });
 
