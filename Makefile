@@ -25,7 +25,7 @@ COMPOSE = $(COMPOSE_BIN) --project-name $(PROJECT)
 # tsgi-base:24-bookworm (built on first use). Evaluated in the recipes that build.
 RESOLVE_BASE = BASE_IMAGE="$$(images/base/resolve.sh)"
 
-.PHONY: help up down logs ps images test bench base-offline $(addprefix up-,$(MODES))
+.PHONY: help up down logs ps images test test-typecheck test-unit test-integration bench base-offline $(addprefix up-,$(MODES))
 
 help: ## list the targets
 	@echo "yourapplication: make <target> [MOUNT=/yourapplication]"
@@ -85,10 +85,20 @@ node_modules: package-lock.json
 	[ -d node_modules ] || npm ci
 	@touch node_modules
 
-test: node_modules ## type-check, unit tests, integration tests (builds the images; needs Docker)
+test: test-typecheck test-unit test-integration ## type-check, unit tests, integration tests (builds the images; needs Docker)
+
+# VITEST_REPORT_DIR=dir adds a JSON report per project (dir/unit.json, dir/integration.json),
+# which .ci/run counts; `make -k test` runs every step even when one fails.
+vitest_reports = $(if $(VITEST_REPORT_DIR),--reporter=default --reporter=json --outputFile.json=$(VITEST_REPORT_DIR)/$(1).json)
+
+test-typecheck: node_modules ## tsc -p . (type-check only)
 	npx tsc -p .
-	npx vitest run --project unit
-	$(RESOLVE_BASE) npx vitest run --project integration
+
+test-unit: node_modules ## unit, HTTP and peer tests on the host (cgi-fcgi, spawn-fcgi, nginx)
+	npx vitest run --project unit $(call vitest_reports,unit)
+
+test-integration: node_modules ## build the five images, run them at both mounts, compare
+	TESTCONTAINERS_RYUK_DISABLED=true $(RESOLVE_BASE) npx vitest run --project integration $(call vitest_reports,integration)
 
 bench: node_modules ## load test the modes (bench/run.ts)
 	node bench/run.ts
