@@ -1,9 +1,11 @@
 /**
  * Loads an app module the way gunicorn loads "module:variable": the default
- * export, or a named one after a colon ("app/app.ts:app"). Failing to load is
- * a boot error with the module named, never a half-started server.
+ * export, or a named one after a colon ("app/app.ts:app"). The export is a
+ * TSGI app, or a Hono-style object with a fetch(request) method. Failing to
+ * load is a boot error naming the module, never a half-started server.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TsgiApp } from './types.ts';
 
@@ -14,18 +16,41 @@ export class AppLoadError extends Error {
   }
 }
 
+/**
+ * A path ("app/app.ts", "./app.ts", "/srv/app.ts") becomes a file URL, resolved
+ * against `cwd`; a URL, or a name that is not a file there (a package), is
+ * imported as given. Pre-fork workers get the master's resolution.
+ */
+export function appSpecifier(file: string, cwd: string = process.cwd()): string {
+  if (/^[a-z][a-z0-9+.-]+:/i.test(file)) return file;
+  const path = resolve(cwd, file);
+  // A source file name is a path even when it does not exist, so the error says "file not found".
+  const looksLikeFile = /\.(?:[mc]?[jt]s)$/.test(file);
+  if (file.startsWith('.') || isAbsolute(file) || looksLikeFile || existsSync(path)) return pathToFileURL(path).href;
+  return file;
+}
+
+/** "app/app.ts:api" -> ["app/app.ts", "api"]; a colon in "file:///..." or "C:" is not an export. */
+function splitSpec(spec: string): [file: string, exportName: string] {
+  const match = /^(.+?):([A-Za-z_$][\w$]*)$/.exec(spec);
+  return match && !/^[a-z][a-z0-9+.-]*$/i.test(match[1]!) ? [match[1]!, match[2]!] : [spec, 'default'];
+}
+
 export async function loadApp(spec: string): Promise<TsgiApp> {
-  const colon = spec.lastIndexOf(':');
-  const [file, exportName] = colon > 1 ? [spec.slice(0, colon), spec.slice(colon + 1)] : [spec, 'default'];
+  const [file, exportName] = splitSpec(spec);
   let module: Record<string, unknown>;
   try {
-    module = await import(pathToFileURL(resolve(file)).href);
+    module = await import(appSpecifier(file));
   } catch (error) {
-    throw new AppLoadError(spec, error instanceof Error ? error.message : String(error), { cause: error });
+    const why = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    throw new AppLoadError(spec, why, { cause: error });
   }
-  const app = module[exportName];
-  if (typeof app !== 'function') {
-    throw new AppLoadError(spec, `its ${exportName === 'default' ? 'default export' : `export "${exportName}"`} is ${typeof app}, not a (request, ctx) => Response function`);
+  const exported = module[exportName];
+  if (typeof exported === 'function') return exported as TsgiApp;
+  if (exported && typeof (exported as { fetch?: unknown }).fetch === 'function') {
+    const fetchApp = exported as { fetch: (request: Request) => Response | Promise<Response> };
+    return (request) => fetchApp.fetch(request);
   }
-  return app as TsgiApp;
+  const what = exportName === 'default' ? 'default export' : `export "${exportName}"`;
+  throw new AppLoadError(spec, `its ${what} is not an app (a (request, ctx) => Response function, or an object with fetch())`);
 }

@@ -23,10 +23,11 @@ import { chmod } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { formatBind, type Bind } from '../bind.ts';
+import { appSpecifier } from '../load-app.ts';
+import type { ProxyFixTrust } from '../middleware/proxy-fix.ts';
 import type { ServeHttpOptions } from './server.ts';
 import { removeStaleUnixSocket } from './unix-socket.ts';
 import {
-  appSpecifier,
   BOOT_ERROR_EXIT_CODE,
   WORKER_CONFIG_ENV,
   type WorkerConfig,
@@ -54,6 +55,8 @@ export interface PreforkOptions extends Omit<ServeHttpOptions, 'onRequestDone'> 
   bootFailureLimit?: number;
   /** Where the lifecycle lines go; default stderr. */
   log?: (line: string) => void;
+  /** Proxy headers the workers believe (proxyFix); nothing by default. */
+  trustProxy?: ProxyFixTrust;
 }
 
 export const DEFAULT_TIMEOUT = 30;
@@ -119,6 +122,7 @@ export async function runPrefork(options: PreforkOptions): Promise<number> {
     bind,
     server: {
       bodyLimit: options.bodyLimit,
+      appTimeoutMs: options.appTimeoutMs,
       keepAliveTimeout: options.keepAliveTimeout,
       headersTimeout: options.headersTimeout,
       requestTimeout: options.requestTimeout,
@@ -127,6 +131,7 @@ export async function runPrefork(options: PreforkOptions): Promise<number> {
     heartbeatInterval: timeoutMs > 0 ? Math.max(50, Math.floor(timeoutMs / 4)) : 0,
     maxRequests: 0,
     gracefulTimeout: gracefulMs,
+    trustProxy: options.trustProxy,
   };
   cluster.setupPrimary({ exec: WORKER_ENTRY, args: [] });
 

@@ -160,6 +160,7 @@ async function serve(
     const state: RequestState = { bodyOpened: false };
     await handleRequest(app, environ, bodySource(req, res, state, expectContinue), httpWriter(server, req, res, state), {
       bodyLimit: options.bodyLimit,
+      appTimeoutMs: options.appTimeoutMs,
       signal: controller.signal,
     });
   } catch (error) {

@@ -10,11 +10,10 @@
  * primary and the CLI can import its exports.
  */
 import cluster from 'node:cluster';
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Server } from 'node:http';
 import type { Bind } from '../bind.ts';
+import { loadApp } from '../load-app.ts';
+import { proxyFix, type ProxyFixTrust } from '../middleware/proxy-fix.ts';
 import type { TsgiApp } from '../types.ts';
 import { closeGracefully, serveHttp, type ServeHttpOptions } from './server.ts';
 
@@ -35,6 +34,8 @@ export interface WorkerConfig {
   maxRequests: number;
   /** How long draining may take before the worker exits anyway (ms). */
   gracefulTimeout: number;
+  /** Proxy headers to believe (behind our nginx); nothing when absent. */
+  trustProxy?: ProxyFixTrust;
 }
 
 /** Worker -> primary. */
@@ -53,38 +54,6 @@ const DRAIN_LINGER_MS = 1_000;
 
 /** How long a closed worker waits for the primary's 'bye' (it comes in milliseconds unless the primary is stuck). */
 const BYE_TIMEOUT_MS = 2_000;
-
-/**
- * A path ("app/app.ts", "./app.ts", "/srv/app.ts") becomes a file URL, resolved
- * against the cwd where the master started; a URL, or a name that is not a
- * file there (a package), is imported as given.
- */
-export function appSpecifier(appModule: string, cwd: string = process.cwd()): string {
-  if (/^[a-z][a-z0-9+.-]+:/i.test(appModule)) return appModule;
-  const path = resolve(cwd, appModule);
-  if (appModule.startsWith('.') || isAbsolute(appModule) || existsSync(path)) return pathToFileURL(path).href;
-  return appModule;
-}
-
-/**
- * Imports an app module: its default export is a TSGI app, or a Hono-style
- * object with a fetch(request) method.
- */
-export async function loadApp(appModule: string): Promise<TsgiApp> {
-  let module: { default?: unknown };
-  try {
-    module = await import(appSpecifier(appModule));
-  } catch (error) {
-    throw new Error(`cannot import app module ${appModule}: ${error instanceof Error ? error.stack : String(error)}`, { cause: error });
-  }
-  const exported = module.default;
-  if (typeof exported === 'function') return exported as TsgiApp;
-  if (exported && typeof (exported as { fetch?: unknown }).fetch === 'function') {
-    const fetchApp = exported as { fetch: (request: Request) => Response | Promise<Response> };
-    return (request) => fetchApp.fetch(request);
-  }
-  throw new Error(`app module ${appModule} has no default export that is an app (a function, or an object with fetch())`);
-}
 
 function send(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
@@ -126,7 +95,8 @@ async function runWorker(config: WorkerConfig): Promise<void> {
 
   let app: TsgiApp;
   try {
-    app = await loadApp(config.appModule);
+    const loaded = await loadApp(config.appModule);
+    app = config.trustProxy ? proxyFix(loaded, config.trustProxy) : loaded;
   } catch (error) {
     bootError(error);
     return;

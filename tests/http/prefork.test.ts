@@ -343,7 +343,7 @@ describe('pre-fork master: reload with an app that no longer boots', () => {
     writeFileSync(app, 'throw new Error("broken by the deploy");\n');
     master.signal('SIGHUP');
     await master.waitFor(/replacement aborted: keeping the 2 running workers/);
-    expect(master.lines.join('\n')).toMatch(/failed to boot: cannot import app module .*broken by the deploy/);
+    expect(master.lines.join('\n')).toMatch(/failed to boot: cannot load the app "[^"]*broken by the deploy/);
     const seen = new Set<number>();
     for (let i = 0; i < 6; i++) seen.add(await pidOf(port));
     expect(seen).toEqual(before);
@@ -361,7 +361,7 @@ describe('pre-fork master: boot error', () => {
       const log = master.lines.join('\n');
       expect(code).toBe(3);
       expect(Date.now() - started).toBeLessThan(8_000);
-      expect(log).toMatch(/failed to boot: cannot import app module .*prefork-broken-app\.ts/);
+      expect(log).toMatch(/failed to boot: cannot load the app "[^"]*prefork-broken-app\.ts/);
       expect(log).toMatch(/prefork-broken-app refuses to load/);
       expect(log).toMatch(/stopping: the app cannot boot/);
       expect(log.match(/booting worker/g)?.length).toBeLessThanOrEqual(2);

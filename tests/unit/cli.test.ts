@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { applyConfigFile, parseArgs, UsageError, type CliOptions } from '../../gateway/cli/options.ts';
+import { AppLoadError, loadApp } from '../../gateway/load-app.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tsgi = (...args: string[]) => spawnSync(process.execPath, [join(root, 'gateway/bin/tsgi.ts'), ...args], { encoding: 'utf8', cwd: root });
+
+describe('tsgi command line', () => {
+  it('parses gunicorn-style flags', () => {
+    const parsed = parseArgs(['http', 'app/app.ts', '--bind', 'unix:/run/a.sock', '--workers=3', '--max-requests', '100',
+      '--max-requests-jitter', '10', '--timeout', '2.5', '--trust-proxy', 'for=1,prefix=1', '--socket-mode', '660']);
+    expect(parsed).toEqual({
+      help: false,
+      options: {
+        transport: 'http', appModule: 'app/app.ts', bind: { kind: 'unix', path: '/run/a.sock' }, workers: 3, maxRequests: 100,
+        maxRequestsJitter: 10, timeout: 2.5, trustProxy: { for: 1, prefix: 1 }, socketMode: 0o660,
+      },
+    });
+    expect(parseArgs(['fastcgi', 'app/app.ts', '--bind', '[::1]:9000']).help === false && parseArgs(['fastcgi', 'app/app.ts', '--bind', '[::1]:9000']))
+      .toMatchObject({ options: { bind: { kind: 'tcp', host: '::1', port: 9000 } } });
+  });
+
+  it.each([
+    [['ftp', 'app.ts'], /unknown transport "ftp"/],
+    [['http'], /missing the app module/],
+    [['http', 'app.ts', '--workers', '-1'], /--workers: workers must be a whole number/],
+    [['http', 'app.ts', '--bind', 'nowhere'], /invalid bind "nowhere"/],
+    [['http', 'app.ts', '--frobnicate', '1'], /--frobnicate: unknown setting/],
+    [['http', 'app.ts', '--timeout'], /--timeout needs a value/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(message);
+  });
+
+  it('names the file and line of a config error, and lets flags override the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-cli-'));
+    const file = join(dir, 'tsgi.conf');
+    writeFileSync(file, '# pre-fork settings\nworkers = 4\nbind = 127.0.0.1:9000  # local only\n\nmax-requests = lots\n');
+    expect(() => parseArgs(['http', 'app.ts', '--config', file])).toThrow(`${file}:5: max-requests must be a whole number >= 0, got "lots"`);
+    writeFileSync(file, 'workers = 4\nthis line is wrong\n');
+    expect(() => applyConfigFile({ transport: 'http', appModule: 'a' } as CliOptions, file)).toThrow(`${file}:2: expected "name = value"`);
+    writeFileSync(file, 'workers = 4\ntimeout = 9\n');
+    const parsed = parseArgs(['http', 'app.ts', '--config', file, '--workers', '1']);
+    expect(parsed.help === false && parsed.options).toMatchObject({ workers: 1, timeout: 9 });
+  });
+
+  it('the bin prints --help and exits 2 with a clear message on bad usage', () => {
+    const help = tsgi('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: tsgi <cgi|fastcgi|http>');
+    const bad = tsgi('http', 'app/app.ts', '--workers', 'many');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('tsgi: --workers: workers must be a whole number >= 0, got "many"');
+  });
+
+  it('a missing or wrong app module is a boot error naming it', async () => {
+    await expect(loadApp(join(root, 'app/does-not-exist.ts'))).rejects.toThrow(AppLoadError);
+    await expect(loadApp(join(root, 'app/json.ts'))).rejects.toThrow(/default export is not an app/);
+    await expect(loadApp(`${join(root, 'app/json.ts')}:sortedJson`)).resolves.toBeTypeOf('function');
+    const single = tsgi('http', 'app/does-not-exist.ts', '--workers', '0', '--bind', '127.0.0.1:0');
+    expect(single.status).toBe(1);
+    expect(single.stderr).toContain('cannot load the app "app/does-not-exist.ts"');
+  });
+
+  it('serves a Hono-style { fetch } export', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-cli-'));
+    const file = join(dir, 'hono-like.mjs');
+    writeFileSync(file, 'export default { fetch: (request) => new Response("via fetch " + new URL(request.url).pathname) };\n');
+    const app = await loadApp(file);
+    const response = await app(new Request('http://h/x'), undefined as never);
+    expect(await response.text()).toBe('via fetch /x');
+  });
+
+  it('UsageError is what the bin turns into exit code 2', () => {
+    expect(new UsageError('x')).toBeInstanceOf(Error);
+  });
+});
