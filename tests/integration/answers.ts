@@ -6,8 +6,8 @@
  */
 import { requestFor, type Case } from './corpus.ts';
 import type { Sent } from './contract.ts';
-import { MODES, type Mode, type Mount, type Target } from './matrix.ts';
-import { send, type RawResponse } from './raw-http.ts';
+import { MODES, type Missing, type Mode, type Mount, type Target } from './matrix.ts';
+import { send, type RawRequest, type RawResponse } from './raw-http.ts';
 
 export type Outcome = { ok: true; response: RawResponse } | { ok: false; error: Error };
 
@@ -38,20 +38,26 @@ class Lanes {
 
 export class AnswerBook {
   readonly targets: Target[];
+  readonly missing: Missing[];
   readonly modes: Mode[];
   #lanes: Lanes;
   #memo = new Map<string, Promise<CaseAnswers>>();
 
-  constructor(targets: Target[], concurrency = 6) {
+  constructor(targets: Target[], missing: Missing[], concurrency = 6) {
     this.targets = targets;
-    this.modes = MODES.filter((m) => targets.some((t) => t.mode === m));
+    this.missing = missing;
+    this.modes = MODES.filter((m) => targets.some((t) => t.mode === m) || missing.some((t) => t.mode === m));
     this.#lanes = new Lanes(concurrency);
   }
 
-  target(mode: Mode, mount: Mount): Target {
-    const found = this.targets.find((t) => t.mode === mode && t.mount === mount);
-    if (!found) throw new Error(`no container for ${mode} at "${mount}"`);
-    return found;
+  async #send(mode: Mode, mount: Mount, raw: RawRequest): Promise<Outcome> {
+    const target = this.targets.find((t) => t.mode === mode && t.mount === mount);
+    if (!target) {
+      const why = this.missing.find((t) => t.mode === mode && t.mount === mount)?.reason.split('\n')[0];
+      return { ok: false, error: new Error(why ?? `no container for ${mode} at "${mount}"`) };
+    }
+    return this.#lanes.run(() => send(raw, { port: target.port }))
+      .then((response): Outcome => ({ ok: true, response }), (error: unknown): Outcome => ({ ok: false, error: error as Error }));
   }
 
   /** Never rejects: a failed request is an Outcome, reported by the test that looks at it. */
@@ -60,12 +66,8 @@ export class AnswerBook {
     let entry = this.#memo.get(key);
     if (!entry) {
       const { raw, sent } = requestFor(c, mount);
-      entry = Promise.all(this.modes.map(async (mode): Promise<[Mode, Outcome]> => {
-        const { port } = this.target(mode, mount);
-        const outcome = await this.#lanes.run(() => send(raw, { port }))
-          .then((response): Outcome => ({ ok: true, response }), (error: unknown): Outcome => ({ ok: false, error: error as Error }));
-        return [mode, outcome];
-      })).then((pairs) => ({ sent, byMode: new Map(pairs) }));
+      entry = Promise.all(this.modes.map(async (mode): Promise<[Mode, Outcome]> => [mode, await this.#send(mode, mount, raw)]))
+        .then((pairs) => ({ sent, byMode: new Map(pairs) }));
       this.#memo.set(key, entry);
     }
     return entry;

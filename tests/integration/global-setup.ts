@@ -17,12 +17,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { buildImage, containerLogs, docker, imageExists } from './docker.ts';
-import { CONTAINER_LABEL, imageTag, MOUNTS, selectedModes, type Mode, type Mount, type Target } from './matrix.ts';
+import { CONTAINER_LABEL, imageTag, MOUNTS, selectedModes, type Missing, type Mode, type Mount, type Target } from './matrix.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RUN_DIR = join(tmpdir(), 'yourapplication-integration');
 const BUILD_CONCURRENCY = 2;
 const START_CONCURRENCY = 3;
+/** The pid of the run that started a container: leftovers of dead runs are removed, live runs' are not. */
+const OWNER_LABEL = `${CONTAINER_LABEL}.owner-pid`;
 
 async function baseImage(): Promise<string> {
   if (process.env.BASE_IMAGE) return process.env.BASE_IMAGE;
@@ -66,10 +68,22 @@ async function buildAll(modes: Mode[]): Promise<void> {
   console.log(`[integration] images ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-/** Containers a previous, killed run left behind (without the reaper nothing else removes them). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Containers a killed run left behind (without the reaper nothing else removes
+ * them). Only those whose run is gone: another run may be going on right now.
+ */
 async function removeLeftovers(): Promise<void> {
-  const list = await docker(['ps', '-aq', '--filter', `label=${CONTAINER_LABEL}`]);
-  const ids = list.stdout.split(/\s+/).filter(Boolean);
+  const list = await docker(['ps', '-a', '--filter', `label=${CONTAINER_LABEL}`, '--format', `{{.ID}} {{.Label "${OWNER_LABEL}"}}`]);
+  const ids = list.stdout.split('\n').map((line) => line.trim().split(/\s+/)).filter(([id, pid]) => id && pid && /^\d+$/.test(pid) && !alive(Number(pid))).map(([id]) => id!);
   if (ids.length > 0) await docker(['rm', '-f', ...ids]);
 }
 
@@ -91,22 +105,29 @@ export default async function setup(project: TestProject) {
     }).catch((error: unknown) => console.error('[integration] stopping containers:', error));
   };
 
+  // A container that doesn't come up fails its own tests (with its log), not the whole run.
+  const missing: Missing[] = [];
   const wanted: Array<{ mode: Mode; mount: Mount }> = modes.flatMap((mode) => MOUNTS.map((mount) => ({ mode, mount })));
   const started = Date.now();
   try {
     await bounded(wanted, START_CONCURRENCY, async ({ mode, mount }) => {
-      const container = await new GenericContainer(imageTag(mode))
-        .withEnvironment({ APP_MOUNT: mount })
-        .withExposedPorts(8080)
-        .withLabels({ [CONTAINER_LABEL]: `${mode}${mount}` })
-        .withWaitStrategy(Wait.forHttp(`${mount}/hello`, 8080).forStatusCode(200))
-        .withStartupTimeout(120_000)
-        .start()
-        .catch((error: unknown) => {
-          throw new Error(`${mode} at "${mount || '/'}" did not start: ${(error as Error).message}`);
-        });
-      const target: Target = { mode, mount, containerId: container.getId(), port: container.getMappedPort(8080) };
-      running.push({ target, container });
+      let log = '';
+      try {
+        const container = await new GenericContainer(imageTag(mode))
+          .withEnvironment({ APP_MOUNT: mount })
+          .withExposedPorts(8080)
+          .withLabels({ [CONTAINER_LABEL]: `${mode}${mount}`, [OWNER_LABEL]: String(process.pid) })
+          .withLogConsumer((stream) => stream.on('data', (chunk: Buffer | string) => { log = (log + String(chunk)).slice(-4000); }))
+          .withWaitStrategy(Wait.forHttp(`${mount}/hello`, 8080).forStatusCode(200))
+          .withStartupTimeout(60_000)
+          .start();
+        const target: Target = { mode, mount, containerId: container.getId(), port: container.getMappedPort(8080) };
+        running.push({ target, container });
+      } catch (error) {
+        const reason = `${mode} at "${mount || '/'}" did not start: ${(error as Error).message}\n--- container log (tail) ---\n${log}`;
+        console.error(`[integration] ${reason}`);
+        missing.push({ mode, mount, reason });
+      }
     });
   } catch (error) {
     await stopAll();
@@ -115,5 +136,6 @@ export default async function setup(project: TestProject) {
   console.log(`[integration] ${running.length} containers up in ${((Date.now() - started) / 1000).toFixed(1)} s; logs at teardown go to ${RUN_DIR}`);
 
   project.provide('integrationTargets', running.map((r) => r.target));
+  project.provide('integrationMissing', missing);
   return stopAll;
 }

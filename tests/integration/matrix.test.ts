@@ -14,7 +14,7 @@ import { CORPUS, crossMount, type Case } from './corpus.ts';
 import { MOUNTS, mountLabel, type Mode } from './matrix.ts';
 import { describeDisagreement, differences, normalize, withoutPrefix, type Normalized } from './normalize.ts';
 
-const book = new AnswerBook(inject('integrationTargets'));
+const book = new AnswerBook(inject('integrationTargets'), inject('integrationMissing'));
 
 beforeAll(() => {
   // Queue every request now: the bounded lanes keep the containers busy while tests check earlier answers.

@@ -45,8 +45,16 @@ export function selectedModes(env: NodeJS.ProcessEnv = process.env): Mode[] {
   return MODES.filter((m) => wanted.includes(m));
 }
 
+/** A container that did not come up: the tests for its mode and mount fail with this reason. */
+export interface Missing {
+  mode: Mode;
+  mount: Mount;
+  reason: string;
+}
+
 declare module 'vitest' {
   export interface ProvidedContext {
     integrationTargets: Target[];
+    integrationMissing: Missing[];
   }
 }

@@ -10,7 +10,7 @@ import { describe, expect, inject, test } from 'vitest';
 import { errorText, expectEcho, expectText, TEXT_PLAIN, type Sent } from './contract.ts';
 import { HOST, requestFor, type Case } from './corpus.ts';
 import { containerLogs, containerProcesses, healthStatus } from './docker.ts';
-import { MODES, mountLabel, type Target } from './matrix.ts';
+import { MODES, MOUNTS, mountLabel, selectedModes, type Target } from './matrix.ts';
 import { normalize } from './normalize.ts';
 import { header, send, type RawResponse } from './raw-http.ts';
 
@@ -111,6 +111,14 @@ describe.each(targets.map((t) => [label(t), t] as const))('%s', (_label, t) => {
       return { sent, res: await send(raw, { port: t.port }) };
     }));
     for (const { sent, res } of results) expectEcho(res, sent as Sent, { pathInfo: sent.targetText.slice(t.mount.length).split('?')[0]! });
+  });
+});
+
+describe('every container started', () => {
+  test.each(selectedModes().flatMap((mode) => MOUNTS.map((mount) => [`${mode}, ${mountLabel(mount)}`, mode, mount] as const)))('%s', (_label, mode, mount) => {
+    const missing = inject('integrationMissing').find((m) => m.mode === mode && m.mount === mount);
+    if (missing) throw new Error(missing.reason);
+    expect(targets.some((t) => t.mode === mode && t.mount === mount)).toBe(true);
   });
 });
 
