@@ -1,26 +1,31 @@
--- mod_magnet, run on every request before lighttpd maps it (lighttpd.conf).
--- It makes lighttpd answer like nginx and Apache where lighttpd's own parsing
--- differs and no config option says so without also changing REQUEST_URI or
--- QUERY_STRING (lighttpd's "url-normalize" rewrites the query string).
+-- mod_magnet, run on every request before lighttpd maps it (lighttpd.conf,
+-- magnet.attract-raw-url-to). It makes lighttpd answer like nginx and Apache
+-- where lighttpd's own parsing differs and no option changes that without
+-- also rewriting REQUEST_URI or QUERY_STRING ("url-normalize" would).
+-- Apache runs the same checks (configs/apache/request-policy.lua).
 
 local r = lighty.r
 local target = r.req_attr["request.orig-uri"] or ""
 local path = target:match("^[^?#]*")
 
--- 1. A bad percent-escape in the path ("%zz", "%4"): 400, as nginx and Apache.
+-- TRACE: 405, as Apache (TraceEnable Off) and nginx answer it.
+if r.req_attr["request.method"] == "TRACE" then
+  return 405
+end
+
+-- A bad percent-escape in the path ("%zz", "%4"): 400, as nginx and Apache.
 if path:find("%%%X") or path:find("%%%x%X") or path:find("%%%x?$") then
   return 400
 end
 
--- 2. Control characters in the decoded path (%00-%1F, %7F): 400. lighttpd
---    would map them to "_" in PATH_INFO; nginx and Apache are configured to
---    reject them too (nginx rejects %00 on its own, Apache answers it with 404).
+-- Control characters in the decoded path (%00-%1F, %7F): 400. lighttpd would
+-- turn them into "_" in PATH_INFO; nginx and Apache refuse them too.
 if path:find("%%[01]%x") or path:find("%%7[fF]") then
   return 400
 end
 
--- 3. ".." above the root ("/..", "/a/../..", "%2e%2e", "%2F" counting as "/"):
---    400, as nginx and Apache. lighttpd would quietly stop at "/".
+-- ".." above the root ("/..", "/a/../..", "%2e%2e", with "%2F" counting as
+-- "/" since it is decoded): 400, as nginx answers. lighttpd would stop at "/".
 local decoded = path:gsub("%%2[eE]", "."):gsub("%%2[fF]", "/")
 local depth = 0
 for segment in decoded:gmatch("/([^/]*)") do
@@ -32,9 +37,28 @@ for segment in decoded:gmatch("/([^/]*)") do
   end
 end
 
--- 4. Headers whose names contain "_" never reach the app: nginx drops them
---    and Apache leaves them out of a script's environment, because "X_User"
---    and "X-User" would both become HTTP_X_USER.
+-- The decoded, simplified path decides where the request goes, as nginx's
+-- locations do. (Done here rather than with $HTTP["url"] =~ conditions: a
+-- regex cannot match a path that is not valid UTF-8, such as "%FF".)
+local uri = r.req_attr["uri.path"] or "/"
+local function under(prefix)
+  return uri == prefix or uri:sub(1, #prefix + 1) == prefix .. "/"
+end
+-- The error documents' path, which Apache and nginx keep for internal use.
+if uri:sub(1, 25) == "/.yourapplication-errors/" then
+  return 404
+end
+-- Outside the mount: 404 for every method (lighttpd's static-file handler
+-- would answer 403 for a directory and 501 for a PUT). APP_MOUNT is the
+-- container's setting; the entrypoint accepts only "" and /yourapplication.
+local mount = (os.getenv("APP_MOUNT") or ""):gsub("/$", "")
+if mount ~= "" and not under(mount) then
+  return 404
+end
+
+-- Headers whose names contain "_" never reach the app: nginx drops them and
+-- Apache leaves them out of a script's environment, because "X_User" and
+-- "X-User" would both become HTTP_X_USER.
 local names = {}
 for name, _ in pairs(r.req_header) do
   if name:find("_", 1, true) then names[#names + 1] = name end
