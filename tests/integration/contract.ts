@@ -135,11 +135,16 @@ export function expectRouted(res: RawResponse, sent: Sent, inApp: (pathInfo: str
   else expectServerError(res, 400);
 }
 
-/** Names the app never sees: hop-by-hop and forwarding headers (app/echo.ts), Proxy (httpoxy), names with "_". */
+/**
+ * Names the app never sees: hop-by-hop and forwarding headers (app/echo.ts),
+ * Proxy (httpoxy), names with "_", and Expect: the web server answers
+ * "100 Continue" itself, so it has been consumed by the hop in front of the
+ * app (RFC 3875 section 4.1.18 lets a server leave out headers it processed).
+ */
 const NOT_ECHOED = new Set([
   'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-connection', 'content-length',
   'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix',
-  'x-real-ip', 'proxy',
+  'x-real-ip', 'proxy', 'expect',
 ]);
 
 /** The headers /echo must report: what the client sent, lower-cased, repeated names joined with ", ". */

@@ -23,7 +23,8 @@ export interface Case {
   /** Relative to the mount, or the whole target when `outside`. A Buffer carries raw (non-ASCII) bytes. */
   path: string | Buffer;
   outside?: boolean;
-  host?: string;
+  /** The Host header's value (default example.test); null sends none. */
+  host?: string | null;
   headers?: HeaderPairs;
   body?: Buffer;
   /** Send `body` without a Content-Length header. */
@@ -41,13 +42,13 @@ export function requestFor(c: Case, mount: Mount): { raw: RawRequest; sent: Sent
   const method = c.method ?? 'GET';
   const path = typeof c.path === 'string' ? Buffer.from(c.path, 'latin1') : c.path;
   const target = c.outside ? path : Buffer.concat([Buffer.from(mount, 'latin1'), path]);
-  const host = c.host ?? HOST;
-  const headers: HeaderPairs = [['Host', host], ...(c.headers ?? [])];
+  const host = c.host === undefined ? HOST : c.host;
+  const headers: HeaderPairs = [...(host === null ? [] : [['Host', host] as [string, string]]), ...(c.headers ?? [])];
   if (c.body && !c.noContentLength) headers.push(['Content-Length', String(c.body.length)]);
   const body = c.chunks ? Buffer.concat(c.chunks) : (c.body ?? Buffer.alloc(0));
   const raw: RawRequest = { method, target, headers, body: c.body, chunks: c.chunks };
   const sentHeaders: HeaderPairs = [...headers, ['Connection', 'close'], ...(c.chunks ? [['Transfer-Encoding', 'chunked'] as [string, string]] : [])];
-  return { raw, sent: { mount, method, target, targetText: target.toString('utf8'), host, headers: sentHeaders, body } };
+  return { raw, sent: { mount, method, target, targetText: target.toString('utf8'), host: host ?? '', headers: sentHeaders, body } };
 }
 
 export function crossMount(c: Case): boolean {
@@ -160,6 +161,10 @@ export const CORPUS: Case[] = [
   { name: 'GET /hello/ (trailing slash is another route)', path: '/hello/', expect: (res) => expectAppNotFound(res, '/hello/') },
   { name: 'POST /hello is 405', method: 'POST', path: '/hello', body: Buffer.alloc(0),
     expect: (res) => { expectText(res, 405, 'method not allowed\n'); expect(header(res, 'allow')).toBe('GET, HEAD'); } },
+  { name: 'POST /hello with a body the app never reads is 405', method: 'POST', path: '/hello', body: Buffer.from('x=1&y=2'),
+    expect: (res) => { expectText(res, 405, 'method not allowed\n'); expect(header(res, 'allow')).toBe('GET, HEAD'); } },
+  { name: 'POST /nope with a 64 KiB body the app never reads', method: 'POST', path: '/nope', body: payload(64 * 1024, 4),
+    expect: (res) => expectAppNotFound(res, '/nope') },
   { name: 'DELETE /hello is 405', method: 'DELETE', path: '/hello',
     expect: (res) => { expectText(res, 405, 'method not allowed\n'); expect(header(res, 'allow')).toBe('GET, HEAD'); } },
   { name: 'GET / (index page)', path: '/', volatile: indexVolatile, expect: (res, sent) => expectIndex(res, sent, '/') },
@@ -243,6 +248,14 @@ export const CORPUS: Case[] = [
   echoCase('POST /echo with Content-Length: 0', '/echo', { method: 'POST', body: Buffer.alloc(0) }),
   echoCase('PUT /echo with a body', '/echo/item/1', { method: 'PUT', headers: [['Content-Type', 'text/plain']], body: Buffer.from('replacement\n') }),
   echoCase('PATCH /echo with a body', '/echo', { method: 'PATCH', headers: [['Content-Type', 'application/merge-patch+json']], body: Buffer.from('{"a":null}') }),
+  {
+    // RFC 9112 section 6.3: no Content-Length and no Transfer-Encoding is a zero-length body;
+    // a server MAY insist on a length instead (411, RFC 9110 section 15.5.12). Identity decides.
+    name: 'POST /echo with neither a body nor Content-Length',
+    method: 'POST',
+    path: '/echo',
+    expect: (res, sent) => (res.status === 411 ? expectServerError(res, 411) : expectRouted(res, sent, (pathInfo) => expectEcho(res, sent, { pathInfo }))),
+  },
   echoCase('DELETE /echo', '/echo/item/1', { method: 'DELETE' }),
   echoCase('OPTIONS /echo', '/echo', { method: 'OPTIONS' }),
   echoCase('POST /echo with a 1 MiB body', '/echo', { method: 'POST', headers: [['Content-Type', 'application/octet-stream']], body: oneMiB }),
@@ -278,6 +291,18 @@ export const CORPUS: Case[] = [
     path: '/echo',
     headers: [['Cookie', 'secret=1']],
     expect: (res, sent) => expectRouted(res, sent, () => expectServerError(res, 405)),
+  },
+
+  // Requests the server must refuse itself, with its fixed error pages (configs/errors).
+  { name: 'no Host header (HTTP/1.1 requires one) is 400', path: '/hello', host: null, expect: (res) => expectServerError(res, 400) },
+  { name: 'a malformed Host header is 400', path: '/hello', host: 'bad host/x', expect: (res) => expectServerError(res, 400) },
+  // 414 is the precise answer, 431 (lighttpd counts the request line in its header limit) is a legitimate refusal too;
+  // which one, all five must agree on (the identity test).
+  { name: 'a 10 KB request target is refused (414)', path: `/echo?q=${'x'.repeat(10_000)}`, expect: (res) => expectServerError(res, res.status === 431 ? 431 : 414) },
+  // 431 (RFC 6585) or the older 400: Apache has no way to answer 431. Again: the same in all five.
+  {
+    name: 'a 20 KB request header is refused (431 or 400)', path: '/echo', headers: [['X-Big', 'y'.repeat(20_000)]],
+    expect: (res) => expectServerError(res, res.status === 400 ? 400 : 431),
   },
 
   // Redirects and cookies.
