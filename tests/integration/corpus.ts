@@ -81,6 +81,9 @@ function echoCase(name: string, path: string | Buffer, extra: Partial<Case> = {}
     path,
     ...extra,
     expect(res, sent) {
+      // Raw bytes over 0x7F are not valid in a request target (RFC 9112 section 3.2, RFC 3986 section 2):
+      // taking them as UTF-8 or refusing them with the fixed 400 are both right; the identity test wants one of them everywhere.
+      if (res.status === 400 && sent.target.some((byte) => byte > 0x7f)) return expectServerError(res, 400);
       expectRouted(res, sent, (pathInfo) => {
         // Slash merging is not in the contract: either form is right, but all five must agree (identity).
         const alternatives = slashes === 'either' ? [pathInfo, (route(sent, false) as { pathInfo: string }).pathInfo] : pathInfo;

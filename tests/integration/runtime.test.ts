@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, test } from 'vitest';
 import { errorText, expectEcho, expectText, TEXT_PLAIN, type Sent } from './contract.ts';
 import { HOST, requestFor, type Case } from './corpus.ts';
-import { containerLogs, containerProcesses, healthStatus } from './docker.ts';
+import { containerLogs, containerProcesses, healthStatus, networkGateway } from './docker.ts';
 import { MODES, MOUNTS, mountLabel, selectedModes, type Target } from './matrix.ts';
 import { normalize } from './normalize.ts';
 import { header, send, type RawResponse } from './raw-http.ts';
@@ -95,6 +95,14 @@ describe.each(targets.map((t) => [label(t), t] as const))('%s', (_label, t) => {
       if (length !== undefined && path !== '/' && Number(length) !== g.body.length) problems.push(`${path}: HEAD Content-Length ${length}, GET body ${g.body.length} bytes`);
     }
     expect(problems).toEqual([]);
+  });
+
+  test('remoteAddr is the peer the container sees, whatever X-Forwarded-For says', async () => {
+    // Published ports reach the container from its network's gateway address (docker-proxy or NAT).
+    const gateway = await networkGateway(t.containerId);
+    const res = await send({ method: 'GET', target: `${t.mount}/echo`, headers: [['Host', HOST], ['X-Forwarded-For', '6.6.6.6']] }, { port: t.port });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body.toString('utf8')).remoteAddr).toBe(gateway);
   });
 
   test('concurrent requests each get their own answer', async () => {
