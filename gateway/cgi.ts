@@ -8,7 +8,7 @@
  */
 import { writeSync } from 'node:fs';
 import { handleRequest, reasonPhrase, type HeaderList, type HandleOptions, type ResponseWriter } from './handler.ts';
-import type { BodySource } from './environ.ts';
+import { expectsBody, type BodySource } from './environ.ts';
 import type { Environ, TsgiApp } from './types.ts';
 
 const STDOUT_FD = 1;
@@ -60,6 +60,33 @@ export interface CgiOptions extends HandleOptions {
   stdin?: () => BodySource;
 }
 
+/** Most request body a CGI process reads and throws away when the app did not want it. */
+const MAX_DISCARDED_INPUT = 16 * 1024 * 1024;
+const DISCARD_TIMEOUT_MS = 10_000;
+
+/**
+ * Reads what is left of stdin and throws it away. When the app answers
+ * without reading the body (a 405, a 404), the web server is still sending
+ * it to us; if we exit, its write fails, and Apache then closes the client
+ * connection with unread input, which resets it and can cut off the
+ * response already sent. Bounded in bytes and time.
+ */
+async function discardUnreadInput(input: NodeJS.ReadableStream & { destroyed?: boolean }): Promise<void> {
+  if (input.destroyed) return;
+  const drain = async () => {
+    let read = 0;
+    try {
+      for await (const chunk of input) {
+        read += (chunk as Uint8Array).byteLength;
+        if (read > MAX_DISCARDED_INPUT) return;
+      }
+    } catch {
+      // The server closed our stdin first: nothing left to drain.
+    }
+  };
+  await Promise.race([drain(), new Promise((resolve) => setTimeout(resolve, DISCARD_TIMEOUT_MS).unref())]);
+}
+
 /** Serves the one request this process was started for, then exits. */
 export async function runCgi(app: TsgiApp, options: CgiOptions = {}): Promise<void> {
   divertStdoutToStderr();
@@ -68,6 +95,7 @@ export async function runCgi(app: TsgiApp, options: CgiOptions = {}): Promise<vo
   delete process.env.HTTP_PROXY;
   const openBody = options.stdin ?? (() => process.stdin);
   await handleRequest(app, environ, openBody, cgiWriter(), options);
+  if (!options.stdin && expectsBody(environ)) await discardUnreadInput(process.stdin);
   // The response is complete on fd 1 (writes are synchronous): timers or
   // sockets the app left open must not keep the server waiting.
   process.exit(0);

@@ -113,6 +113,9 @@ export function requestHeaders(environ: Environ, withBody: boolean): Headers {
     if (!key.startsWith('HTTP_') || key === 'HTTP_PROXY') continue;
     // Some servers repeat these as HTTP_*; the unprefixed variables below are authoritative.
     if (key === 'HTTP_CONTENT_TYPE' || key === 'HTTP_CONTENT_LENGTH') continue;
+    // An empty header is dropped: lighttpd discards it while parsing, so no other
+    // transport may show it either, or the same request would differ by server.
+    if (value === '') continue;
     const name = key.slice(5).toLowerCase().replaceAll('_', '-');
     try {
       headers.append(name, value);

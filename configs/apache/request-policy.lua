@@ -14,6 +14,13 @@ function check(r)
   target = target:gsub("^%a[%w+.-]*://[^/]*", "")
   local path = target:match("^[^?#]*")
 
+  -- Bytes outside ASCII in the request target (raw UTF-8 instead of
+  -- percent-encoding, which RFC 3986 requires and browsers always send): 400.
+  -- node:http, behind nginx-prefork, cannot parse them, so no mode accepts them.
+  if target:find("[\128-\255]") then
+    return 400
+  end
+
   -- Control characters in the path, %00 included: 400. Apache itself would
   -- answer %00 with 404 and pass the others on; nginx refuses %00 and the
   -- configs make every server refuse the rest (lighttpd can't pass them).

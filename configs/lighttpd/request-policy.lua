@@ -8,6 +8,13 @@ local r = lighty.r
 local target = r.req_attr["request.orig-uri"] or ""
 local path = target:match("^[^?#]*")
 
+-- Bytes outside ASCII in the request target (raw UTF-8 instead of
+-- percent-encoding, which RFC 3986 requires and browsers always send): 400.
+-- node:http, behind nginx-prefork, cannot parse them, so no mode accepts them.
+if target:find("[\128-\255]") then
+  return 400
+end
+
 -- TRACE: 405, as Apache (TraceEnable Off) and nginx answer it.
 if r.req_attr["request.method"] == "TRACE" then
   return 405

@@ -102,6 +102,26 @@ function defaultLog(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/**
+ * FCGI_PARAMS as CGI meta-variables. A name sent twice means two things:
+ * a request header the client repeated (nginx 1.22 sends one HTTP_X param per
+ * header line, where Apache and lighttpd join them) is joined as HTTP does,
+ * with ", " ("; " for cookies); any other variable (nginx sends SCRIPT_NAME
+ * twice when a config sets it twice) is set by its last value, as in flup and Go.
+ */
+export function environFromParams(pairs: Iterable<readonly [string, string]>): Environ {
+  const environ: Record<string, string> = Object.create(null);
+  for (const [name, value] of pairs) {
+    const previous = environ[name];
+    if (previous !== undefined && name.startsWith('HTTP_')) {
+      environ[name] = `${previous}${name === 'HTTP_COOKIE' ? '; ' : ', '}${value}`;
+    } else {
+      environ[name] = value;
+    }
+  }
+  return environ;
+}
+
 export class FastCgiConnection {
   readonly socket: Socket;
   readonly #app: TsgiApp;
@@ -280,9 +300,7 @@ export class FastCgiConnection {
       return;
     }
     request.started = true;
-    const environ: Record<string, string> = Object.create(null);
-    // A name sent twice (nginx does it when a config sets SCRIPT_NAME twice): the last one wins, as in flup and Go.
-    for (const [name, value] of decodeNameValuePairs(Buffer.concat(request.params))) environ[name] = value;
+    const environ = environFromParams(decodeNameValuePairs(Buffer.concat(request.params)));
     request.params = [];
     this.#run(request, environ);
   }

@@ -91,6 +91,14 @@ describe('CGI transport, as a real child process', () => {
     expect(r.body.toString()).toBe('413 Payload Too Large\n');
   });
 
+  it('reads and discards a body the app did not want, so the server is not cut off mid-upload', async () => {
+    const body = Buffer.alloc(1024 * 1024, 0x62);
+    const r = await runCgiScript([appEntry], { REQUEST_METHOD: 'POST', PATH_INFO: '/hello', CONTENT_LENGTH: String(body.length) }, body);
+    expect(r.status).toBe(405);
+    expect(r.stdinError).toBeUndefined();
+    expect(r.exitCode).toBe(0);
+  });
+
   it('deploys an app written only against the Fetch API, unchanged', async () => {
     const r = await runCgiScript([cgiEntry, fetchOnly], {
       REQUEST_METHOD: 'PUT', SCRIPT_NAME: '/yourapplication', PATH_INFO: '/x', REQUEST_URI: '/yourapplication/x?y=1', HTTP_HOST: 'h', CONTENT_LENGTH: '4',

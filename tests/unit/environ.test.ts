@@ -116,6 +116,12 @@ describe('requestFromEnviron: the one CGI -> Request translator', () => {
     expect(context.signal.aborted).toBe(true);
   });
 
+  it('drops empty header values (lighttpd cannot pass them, so no transport does)', () => {
+    const { request } = requestFromEnviron({ ...base, HTTP_X_EMPTY: '', HTTP_X_FULL: 'v' }, null);
+    expect(request.headers.has('x-empty')).toBe(false);
+    expect(request.headers.get('x-full')).toBe('v');
+  });
+
   it('withoutHttpoxy leaves other variables alone', () => {
     expect(withoutHttpoxy({ HTTP_PROXY: 'x', HTTP_HOST: 'h' })).toEqual({ HTTP_HOST: 'h' });
   });

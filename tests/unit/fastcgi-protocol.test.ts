@@ -1,3 +1,4 @@
+import { environFromParams } from '../../gateway/fastcgi/connection.ts';
 import { describe, expect, it } from 'vitest';
 import {
   decodeBeginRequestBody,
@@ -131,5 +132,15 @@ describe('RecordDecoder', () => {
     const decoder = new RecordDecoder();
     expect(() => decoder.push(Buffer.from([9, 1, 0, 1, 0, 0, 0, 0]))).toThrow(FastCgiProtocolError);
     expect(() => decoder.push(encodeRecord(FCGI_STDOUT, 1))).toThrow(FastCgiProtocolError);
+  });
+});
+
+describe('environFromParams', () => {
+  it('joins a repeated request header as HTTP does and lets the last value of anything else win', () => {
+    expect(environFromParams([
+      ['SCRIPT_NAME', '/yourapplication'], ['SCRIPT_NAME', ''],
+      ['HTTP_X_MULTI', 'one'], ['HTTP_X_MULTI', 'two'],
+      ['HTTP_COOKIE', 'a=1'], ['HTTP_COOKIE', 'b=2'],
+    ])).toEqual({ SCRIPT_NAME: '', HTTP_X_MULTI: 'one, two', HTTP_COOKIE: 'a=1; b=2' });
   });
 });
