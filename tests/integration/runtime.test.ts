@@ -23,8 +23,8 @@ function get(t: Target, path: string, method = 'GET'): Promise<RawResponse> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The processes that are the app (whatever starts it: CGI script, FastCGI server, pre-fork master/workers). */
-const APP_PROCESS = /yourapplication|tsgi|\/app\//;
+/** The app's processes: every Node process (CGI script, FastCGI server, pre-fork master and workers). */
+const isAppProcess = (cmdline: string) => /^(?:\S*\/)?node(?:\s|$)/.test(cmdline);
 
 describe.each(targets.map((t) => [label(t), t] as const))('%s', (_label, t) => {
   test('/whoami names this mode', async () => {
@@ -51,7 +51,7 @@ describe.each(targets.map((t) => [label(t), t] as const))('%s', (_label, t) => {
     await sleep(1_000);
     const processes = await containerProcesses(t.containerId);
     await pending;
-    const app = processes.filter((p) => APP_PROCESS.test(p.cmdline));
+    const app = processes.filter((p) => isAppProcess(p.cmdline));
     expect(app.length, `no app process among: ${JSON.stringify(processes)}`).toBeGreaterThan(0);
     expect(app.filter((p) => p.uid === 0), 'app processes running as root').toEqual([]);
   });
