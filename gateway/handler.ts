@@ -145,13 +145,18 @@ export async function handleRequest(
 ): Promise<void> {
   const { response, headers } = await callApp(app, environ, openBody, options, writer);
   const method = (environ.REQUEST_METHOD ?? 'GET').toUpperCase();
+  const declared = declaredLength(headers);
   try {
     await writer.sendHead(response.status, headers);
     if (response.body && !bodyless(method, response.status)) {
+      let sent = 0;
       for await (const chunk of response.body) {
         if (options.signal?.aborted) break;
+        if (declared !== undefined && sent + chunk.byteLength > declared) throw new ContentLengthMismatch(declared, 'more');
+        sent += chunk.byteLength;
         if (chunk.byteLength > 0) await writer.write(chunk);
       }
+      if (declared !== undefined && sent < declared && !options.signal?.aborted) throw new ContentLengthMismatch(declared, 'fewer');
     } else {
       await response.body?.cancel();
     }
@@ -160,5 +165,23 @@ export async function handleRequest(
     writer.logError(`tsgi: response body failed after the head was sent: ${describe(error)}`);
     await response.body?.cancel().catch(() => {});
     await writer.abort(error);
+  }
+}
+
+/**
+ * The app's own Content-Length. Servers pass it on (Apache only with
+ * ap_trust_cgilike_cl, which our configs set), so a wrong one would desync the
+ * client's connection: the gateway never sends more, and a body that ends
+ * short is aborted so the truncation is visible.
+ */
+function declaredLength(headers: HeaderList): number | undefined {
+  const value = headers.find(([name]) => name === 'content-length')?.[1];
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+class ContentLengthMismatch extends Error {
+  constructor(declared: number, what: 'more' | 'fewer') {
+    super(`the app declared Content-Length ${declared} but its body has ${what} bytes`);
+    this.name = 'ContentLengthMismatch';
   }
 }

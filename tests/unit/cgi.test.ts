@@ -80,6 +80,15 @@ describe('CGI transport, as a real child process', () => {
     expect(r.stderr).toContain('not a Response');
   });
 
+  it('never sends more body than the app’s Content-Length, and logs a body that ends short', async () => {
+    const long = await runCgiScript([cgiEntry, misbehaving], { REQUEST_METHOD: 'GET', PATH_INFO: '/long-body' });
+    expect(long.headers).toContainEqual(['content-length', '4']);
+    expect(long.body.length).toBe(0);
+    expect(long.stderr).toContain('declared Content-Length 4 but its body has more bytes');
+    const short = await runCgiScript([cgiEntry, misbehaving], { REQUEST_METHOD: 'GET', PATH_INFO: '/short-body' });
+    expect(short.stderr).toContain('declared Content-Length 100 but its body has fewer bytes');
+  });
+
   it('removes HTTP_PROXY from the process environment (httpoxy)', async () => {
     const r = await runCgiScript([cgiEntry, misbehaving], { REQUEST_METHOD: 'GET', PATH_INFO: '/env-proxy', HTTP_PROXY: 'http://evil.example:3128' });
     expect(r.body.toString()).toBe('HTTP_PROXY=(unset)\n');
