@@ -147,12 +147,16 @@ const NOT_ECHOED = new Set([
   'x-real-ip', 'proxy', 'expect',
 ]);
 
-/** The headers /echo must report: what the client sent, lower-cased, repeated names joined with ", ". */
+/**
+ * The headers /echo must report: what the client sent, lower-cased, repeated
+ * names joined with ", ". Empty values are left out: lighttpd discards them
+ * while parsing, so the translator drops them in every mode (gateway/environ.ts).
+ */
 export function expectedEchoHeaders(sent: Sent): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [rawName, value] of sent.headers) {
     const name = rawName.toLowerCase();
-    if (NOT_ECHOED.has(name) || name.includes('_')) continue;
+    if (NOT_ECHOED.has(name) || name.includes('_') || value === '') continue;
     out[name] = name in out ? `${out[name]}, ${value}` : value;
   }
   return out;
