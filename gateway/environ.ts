@@ -98,11 +98,13 @@ function authority(environ: Environ): string {
 export function requestUrl(environ: Environ): string {
   const scheme = isHttps(environ) ? 'https' : 'http';
   const target = requestTarget(environ);
+  // Concatenated, not resolved against a base: a target like "//evil.example/x"
+  // is a path with an empty first segment, never a new authority.
   try {
-    return new URL(target, `${scheme}://${authority(environ)}`).href;
+    return new URL(`${scheme}://${authority(environ)}${target}`).href;
   } catch {
     // A Host header that is not a valid authority: fall back to the server's own name.
-    return new URL(target, `${scheme}://${environ.SERVER_NAME || 'localhost'}`).href;
+    return new URL(`${scheme}://${environ.SERVER_NAME || 'localhost'}${target}`).href;
   }
 }
 

@@ -41,5 +41,10 @@ function check(r)
       depth = depth + 1
     end
   end
+  -- POST with neither Content-Length nor Transfer-Encoding: 411, which is
+  -- what lighttpd answers and no option changes; nginx does the same.
+  if r.method == "POST" and not r.headers_in["Content-Length"] and not r.headers_in["Transfer-Encoding"] then
+    return 411
+  end
   return apache2.DECLINED
 end

@@ -15,6 +15,21 @@ if target:find("[\128-\255]") then
   return 400
 end
 
+-- The request line over 8 KiB: 414; a header line over 8 KiB: 400; as
+-- Apache (LimitRequestLine, LimitRequestFieldSize 8190) and nginx
+-- (large_client_header_buffers 8k) answer. lighttpd.conf lets lighttpd
+-- parse heads up to 64 KiB so that these checks get to run.
+local LIMIT = 8190
+local method = r.req_attr["request.method"] or ""
+if #method + #target + 10 > LIMIT then
+  return 414
+end
+for name, value in pairs(r.req_header) do
+  if #name + 2 + #value > LIMIT then
+    return 400
+  end
+end
+
 -- TRACE: 405, as Apache (TraceEnable Off) and nginx answer it.
 if r.req_attr["request.method"] == "TRACE" then
   return 405

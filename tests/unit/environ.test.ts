@@ -45,6 +45,11 @@ describe('requestFromEnviron: the one CGI -> Request translator', () => {
     expect(requestTarget({ REQUEST_URI: 'http://proxy.example/p?q' })).toBe('/p?q');
   });
 
+  it('a target starting with "//" stays a path: the client cannot choose the host the app sees', () => {
+    const { request } = requestFromEnviron({ ...base, HTTP_HOST: 'example.test', PATH_INFO: '/echo', REQUEST_URI: '//evil.example/echo?x' }, null);
+    expect(request.url).toBe('http://example.test//evil.example/echo?x');
+  });
+
   it('adds a leading slash to a PATH_INFO that lacks one', () => {
     expect(requestFromEnviron({ ...base, PATH_INFO: 'hello' }, null).context.pathInfo).toBe('/hello');
   });
