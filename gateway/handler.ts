@@ -101,6 +101,11 @@ function bodyless(method: string, status: number): boolean {
   return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
 }
 
+/** "GET /yourapplication/error?x=1": which request a logged error belongs to. */
+function requestLine(environ: Environ): string {
+  return `${environ.REQUEST_METHOD ?? 'GET'} ${environ.REQUEST_URI ?? environ.PATH_INFO ?? ''}`;
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? String(error)) : String(error);
 }
@@ -125,10 +130,10 @@ async function callApp(
     if (error instanceof RequestBodyTooLarge) {
       response = errorResponse(413);
     } else if (error instanceof AppTimeout) {
-      writer.logError(`tsgi: ${environ.REQUEST_METHOD ?? 'GET'} ${environ.REQUEST_URI ?? environ.PATH_INFO ?? ''}: ${error.message}`);
+      writer.logError(`tsgi: ${requestLine(environ)}: ${error.message}`);
       response = errorResponse(504);
     } else {
-      writer.logError(`tsgi: ${environ.REQUEST_METHOD ?? 'GET'} ${environ.REQUEST_URI ?? environ.PATH_INFO ?? ''}: ${describe(error)}`);
+      writer.logError(`tsgi: ${requestLine(environ)}: ${describe(error)}`);
       response = errorResponse(500);
     }
     return { response, headers: responseHeaders(response) };

@@ -5,6 +5,7 @@ import { closeGracefully, serveHttp } from '../http/server.ts';
 import { runPrefork } from '../http/prefork.ts';
 import { loadApp } from '../load-app.ts';
 import { proxyFix } from '../middleware/proxy-fix.ts';
+import { stopOnSignals } from '../stop-on-signals.ts';
 import type { HandleOptions } from '../handler.ts';
 import type { TsgiApp } from '../types.ts';
 import type { CliOptions } from './options.ts';
@@ -21,12 +22,6 @@ function handleOptions(options: CliOptions): HandleOptions {
 async function app(options: CliOptions): Promise<TsgiApp> {
   const loaded = await loadApp(options.appModule);
   return options.trustProxy ? proxyFix(loaded, options.trustProxy) : loaded;
-}
-
-function stopOnSignals(close: () => Promise<void>): void {
-  const stop = (): void => { void close().then(() => process.exit(0)); };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
 }
 
 export async function serve(options: CliOptions, cores: number): Promise<void> {

@@ -5,10 +5,12 @@
  * .fcgi entry file serves FastCGI when started by a process manager and one
  * CGI request when started as a CGI script.
  */
-import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { chmodSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { formatBind, listenOptions, type Bind } from '../bind.ts';
 import { runCgi } from '../cgi.ts';
+import { stopOnSignals } from '../stop-on-signals.ts';
+import { removeStaleUnixSocket } from '../unix-socket.ts';
 import type { TsgiApp } from '../types.ts';
 import { DEFAULT_MAX_CONNS, FastCgiConnection, type FastCgiConnectionOptions, type RequestSlots } from './connection.ts';
 import { inspectInheritedFd } from './inherited-socket.ts';
@@ -38,24 +40,6 @@ function defaultLog(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** A socket file left behind by a process that died: remove it, but never a live socket or another kind of file. */
-async function removeStaleSocket(path: string): Promise<void> {
-  let stat;
-  try {
-    stat = lstatSync(path);
-  } catch {
-    return;
-  }
-  if (!stat.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = connect({ path });
-    probe.once('connect', () => { probe.destroy(); resolve(true); });
-    probe.once('error', () => resolve(false));
-  });
-  if (alive) throw new Error(`${path} is in use by another server`);
-  unlinkSync(path);
-}
-
 function listen(server: Server, bind: Bind): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
@@ -83,7 +67,7 @@ export async function serveFastCgi(app: TsgiApp, bind: Bind, options: FastCgiOpt
   server.maxConnections = options.maxConns ?? DEFAULT_MAX_CONNS;
   server.on('drop', () => log(`fastcgi: refused a connection: ${server.maxConnections} connections (FCGI_MAX_CONNS) already open`));
 
-  if (bind.kind === 'unix') await removeStaleSocket(bind.path);
+  if (bind.kind === 'unix') await removeStaleUnixSocket(bind.path);
   await listen(server, bind);
   if (bind.kind === 'unix' && options.socketMode !== undefined) chmodSync(bind.path, options.socketMode);
   server.on('error', (error) => log(`fastcgi: server on ${formatBind(bind)}: ${error.message}`));
@@ -142,10 +126,6 @@ export async function runFastCgiOrCgi(app: TsgiApp, options: FastCgiOrCgiOptions
     return null;
   }
   const server = await serveFastCgi(app, { kind: 'fd', fd }, options);
-  const shutdown = (): void => {
-    void server.close().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+  stopOnSignals(() => server.close());
   return server;
 }

@@ -26,7 +26,7 @@ import { formatBind, type Bind } from '../bind.ts';
 import { appSpecifier } from '../load-app.ts';
 import type { ProxyFixTrust } from '../middleware/proxy-fix.ts';
 import type { ServeHttpOptions } from './server.ts';
-import { removeStaleUnixSocket } from './unix-socket.ts';
+import { removeStaleUnixSocket } from '../unix-socket.ts';
 import {
   BOOT_ERROR_EXIT_CODE,
   WORKER_CONFIG_ENV,

@@ -12,7 +12,7 @@ import { errorBody } from '../errors.ts';
 import { handleRequest, type HandleOptions, type HeaderList, type ResponseWriter } from '../handler.ts';
 import type { TsgiApp } from '../types.ts';
 import { environFromIncoming, InvalidRequestTarget, type HttpEnvironOptions } from './environ.ts';
-import { removeStaleUnixSocket } from './unix-socket.ts';
+import { removeStaleUnixSocket } from '../unix-socket.ts';
 
 /**
  * Connection limits, in milliseconds, set explicitly rather than inherited

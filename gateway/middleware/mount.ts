@@ -4,11 +4,12 @@
  * segments wins; the prefix moves from PATH_INFO to SCRIPT_NAME, so each app
  * sees itself mounted there and builds its URLs accordingly.
  */
+import { errorResponse } from '../errors.ts';
 import type { TsgiApp } from '../types.ts';
 import { afterSegmentPrefix, remount } from './context.ts';
 
-const notFound: TsgiApp = () =>
-  new Response('404 Not Found\n', { status: 404, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+/** Outside every mount: the same fixed 404 the web servers give outside theirs. */
+const notFound: TsgiApp = () => errorResponse(404);
 
 export function mount(apps: Record<string, TsgiApp>, fallback: TsgiApp = notFound): TsgiApp {
   const prefixes = Object.keys(apps)

@@ -27,6 +27,6 @@ export async function removeStaleUnixSocket(path: string): Promise<void> {
     throw error;
   }
   if (!stats.isSocket()) throw new Error(`cannot listen on unix:${path}: the path exists and is not a socket`);
-  if (await accepting(path)) throw new Error(`cannot listen on unix:${path}: another server is accepting on it`);
+  if (await accepting(path)) throw new Error(`cannot listen on unix:${path}: it is in use: another server is accepting on it`);
   await unlink(path);
 }
