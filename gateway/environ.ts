@@ -6,6 +6,8 @@
  * reached. Go's net/http/cgi RequestFromMap is the model.
  */
 import { RequestBodyTooLarge } from './errors.ts';
+import { TsgiRequest } from './lazy-request.ts';
+import { RequestSignal } from './request-signal.ts';
 import type { Environ, TsgiContext } from './types.ts';
 
 /** The default request body limit, equal to the web servers' limits in configs/. */
@@ -15,7 +17,7 @@ export interface TranslateOptions {
   /** Bytes of request body the app may read; more is a 413. */
   bodyLimit?: number;
   /** Aborts the request (client gone, FCGI_ABORT_REQUEST, timeout). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | RequestSignal;
 }
 
 export type BodySource = AsyncIterable<Uint8Array>;
@@ -94,14 +96,40 @@ function authority(environ: Environ): string {
   return port && port !== defaultPort ? `${name}:${port}` : name;
 }
 
+/**
+ * A host the WHATWG URL parser leaves exactly as it is: lower-case DNS labels
+ * whose last one is not numeric (a numeric one means IPv4 parsing, where
+ * "127.1" becomes "127.0.0.1"), or a canonical dotted quad; no IDNA ("xn--")
+ * labels; a port of 1 to 5 digits without a leading zero.
+ */
+const PLAIN_HOST = /^(?:(?:[a-z0-9-]+\.)*[a-z_-][a-z0-9_-]*|(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d))(?::([1-9]\d{0,4}))?$/;
+/** Target characters the parser neither escapes nor interprets; no "." segments, no %2e ("." in disguise), no "#". */
+const PLAIN_TARGET = /^\/[A-Za-z0-9\-._~!$&()*+,;=:@/%?]*$/;
+const DOT_SEGMENT = /\/\.\.?(?:[/?]|$)|%2e/i;
+
+/**
+ * The string `new URL(url).href` would give for scheme://authority + target,
+ * when that is the input itself: most requests, so the common case skips the
+ * URL parser (about a quarter of a microsecond, for every app that reads request.url).
+ */
+function alreadyCanonical(scheme: string, host: string, target: string): boolean {
+  const plain = PLAIN_HOST.exec(host);
+  if (!plain || host.includes('xn--')) return false;
+  const port = plain[1];
+  if (port !== undefined && (Number(port) > 65535 || port === (scheme === 'https' ? '443' : '80'))) return false;
+  return PLAIN_TARGET.test(target) && !DOT_SEGMENT.test(target.split('?', 1)[0]!);
+}
+
 /** The absolute URL the app sees: scheme://host + the raw request target. */
 export function requestUrl(environ: Environ): string {
   const scheme = isHttps(environ) ? 'https' : 'http';
   const target = requestTarget(environ);
+  const host = authority(environ);
+  if (alreadyCanonical(scheme, host, target)) return `${scheme}://${host}${target}`;
   // Concatenated, not resolved against a base: a target like "//evil.example/x"
   // is a path with an empty first segment, never a new authority.
   try {
-    return new URL(`${scheme}://${authority(environ)}${target}`).href;
+    return new URL(`${scheme}://${host}${target}`).href;
   } catch {
     // A Host header that is not a valid authority: fall back to the server's own name.
     return new URL(`${scheme}://${environ.SERVER_NAME || 'localhost'}${target}`).href;
@@ -135,13 +163,16 @@ export function requestHeaders(environ: Environ, withBody: boolean): Headers {
  * Wraps the transport's body source in a ReadableStream that stops at
  * CONTENT_LENGTH (a CGI script must not read past it) and errors with
  * RequestBodyTooLarge past the limit. Pull-based, so a slow app reads the
- * socket or pipe only as fast as it consumes: no unbounded buffering.
+ * socket or pipe only as fast as it consumes: no unbounded buffering. The
+ * source is opened on the first read, so "Expect: 100-continue" is answered
+ * only when the app really reads the body.
  */
-export function limitedBody(source: BodySource, length: number | undefined, limit: number): ReadableStream<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
+export function limitedBody(open: () => BodySource, length: number | undefined, limit: number): ReadableStream<Uint8Array> {
+  let iterator: AsyncIterator<Uint8Array> | undefined;
   let received = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      iterator ??= open()[Symbol.asyncIterator]();
       if (length !== undefined && received >= length) {
         controller.close();
         return;
@@ -162,15 +193,84 @@ export function limitedBody(source: BodySource, length: number | undefined, limi
       controller.enqueue(chunk);
     },
     async cancel() {
-      await iterator.return?.();
+      await iterator?.return?.();
     },
   });
 }
 
 /**
+ * Request.method's own normalisation (Fetch: the six standard methods are
+ * upper-cased, others kept) and its refusals, applied here because the full
+ * Request is built only when the app needs it.
+ */
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function requestMethod(raw: string): string {
+  if (NORMALIZED_METHODS.has(raw)) return raw;
+  const upper = raw.toUpperCase();
+  if (!METHOD_TOKEN.test(raw)) throw new TypeError(`'${raw}' is not a valid HTTP method.`);
+  if (FORBIDDEN_METHODS.has(upper)) throw new TypeError(`'${raw}' HTTP method is unsupported.`);
+  return NORMALIZED_METHODS.has(upper) ? upper : raw;
+}
+
+/**
+ * The TSGI context: plain fields, except `signal`, which exists only once
+ * read (see request-signal.ts). Middleware derive new contexts with
+ * deriveContext, which keeps that laziness.
+ */
+export class RequestContext implements TsgiContext {
+  readonly scriptName: string;
+  readonly pathInfo: string;
+  readonly environ: Environ;
+  readonly remoteAddr: string;
+  readonly #signal: RequestSignal;
+
+  constructor(scriptName: string, pathInfo: string, environ: Environ, remoteAddr: string, signal: RequestSignal) {
+    this.scriptName = scriptName;
+    this.pathInfo = pathInfo;
+    this.environ = environ;
+    this.remoteAddr = remoteAddr;
+    this.#signal = signal;
+  }
+
+  get signal(): AbortSignal {
+    return this.#signal.signal;
+  }
+
+  static requestSignal(ctx: TsgiContext): RequestSignal | undefined {
+    return ctx instanceof RequestContext ? ctx.#signal : undefined;
+  }
+}
+
+/** A context with some fields replaced; the signal stays the same (and stays lazy). */
+export function deriveContext(ctx: TsgiContext, changes: Partial<Omit<TsgiContext, 'signal'>>): TsgiContext {
+  const signal = RequestContext.requestSignal(ctx);
+  if (!signal) return { ...ctx, ...changes };
+  return new RequestContext(
+    changes.scriptName ?? ctx.scriptName,
+    changes.pathInfo ?? ctx.pathInfo,
+    changes.environ ?? ctx.environ,
+    changes.remoteAddr ?? ctx.remoteAddr,
+    signal,
+  );
+}
+
+/** The transport's abort signal as a RequestSignal (transports pass one; other callers may pass an AbortSignal). */
+export function requestSignalFrom(signal: AbortSignal | RequestSignal | undefined): RequestSignal {
+  if (signal instanceof RequestSignal) return signal;
+  const lazy = new RequestSignal();
+  if (signal?.aborted) lazy.abort(signal.reason);
+  else signal?.addEventListener('abort', () => lazy.abort(signal.reason), { once: true });
+  return lazy;
+}
+
+/**
  * Builds the Request and the TSGI context from CGI meta-variables.
  * Throws RequestBodyTooLarge when CONTENT_LENGTH already exceeds the limit,
- * and TypeError when the method or target cannot form a Request.
+ * and TypeError when the method or CONTENT_LENGTH cannot form a Request.
+ * The Request is a TsgiRequest: its undici object is built on first need.
  */
 export function requestFromEnviron(
   rawEnviron: Environ,
@@ -179,29 +279,31 @@ export function requestFromEnviron(
 ): Translated {
   const environ = withoutHttpoxy(rawEnviron);
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const signal = options.signal ?? new AbortController().signal;
-  const method = environ.REQUEST_METHOD || 'GET';
+  const signal = requestSignalFrom(options.signal);
+  const method = requestMethod(environ.REQUEST_METHOD || 'GET');
   const withBody = openBody !== null && expectsBody(environ);
   const length = contentLength(environ);
   if (length !== undefined && Number.isNaN(length)) throw new TypeError(`invalid CONTENT_LENGTH: ${environ.CONTENT_LENGTH}`);
   if (withBody && length !== undefined && length > limit) throw new RequestBodyTooLarge(limit);
 
-  const request = new Request(requestUrl(environ), {
-    method,
-    headers: requestHeaders(environ, withBody),
-    body: withBody ? limitedBody(openBody(), length, limit) : null,
+  const request = new TsgiRequest({ environ, method, withBody, contentLength: length, openBody, bodyLimit: limit, signal });
+  const context = new RequestContext(
+    normalizeScriptName(environ.SCRIPT_NAME),
+    normalizePathInfo(environ.PATH_INFO),
+    environ,
+    environ.REMOTE_ADDR ?? '',
     signal,
-    ...(withBody ? { duplex: 'half' } : {}),
-  } as RequestInit);
+  );
+  return { request: request as unknown as Request, context };
+}
 
-  return {
-    request,
-    context: {
-      scriptName: normalizeScriptName(environ.SCRIPT_NAME),
-      pathInfo: normalizePathInfo(environ.PATH_INFO),
-      environ,
-      remoteAddr: environ.REMOTE_ADDR ?? '',
-      signal,
-    },
-  };
+/**
+ * The same request with other CGI variables (a middleware's view, e.g. after
+ * proxy-fix): still lazy, sharing the body and the signal. A Request that did
+ * not come from this translator yields undefined; the caller builds one itself.
+ */
+export function requestWithEnviron(request: Request, environ: Environ): Request | undefined {
+  const parts = TsgiRequest.partsOf(request);
+  if (!parts) return undefined;
+  return new TsgiRequest({ ...parts, environ: withoutHttpoxy(environ) }) as unknown as Request;
 }

@@ -3,10 +3,20 @@
  * BaseHandler: translate the environment, call the app, turn what it returns
  * (or throws) into a status, headers and a body, and hand those to the
  * transport through a few hooks. CGI, FastCGI and HTTP implement only the hooks.
+ *
+ * The common case costs little (see docs/performance.md for the profile that
+ * shaped it): the app is called synchronously, a deadline is registered only
+ * when it returns a promise (one timer for all requests, ./deadline.ts), the
+ * Request and the abort signal are built only if the app touches them
+ * (./lazy-request.ts, ./request-signal.ts), and a body that is there at once
+ * goes out in one write with its Content-Length (./response-body.ts).
  */
 import { STATUS_CODES } from 'node:http';
-import { requestFromEnviron, type BodySource, type TranslateOptions } from './environ.ts';
-import { errorResponse, RequestBodyTooLarge } from './errors.ts';
+import { deadlineQueue } from './deadline.ts';
+import { requestFromEnviron, requestSignalFrom, type BodySource, type TranslateOptions } from './environ.ts';
+import { errorBody, errorResponse, RequestBodyTooLarge } from './errors.ts';
+import type { RequestSignal } from './request-signal.ts';
+import { readBody } from './response-body.ts';
 import type { Environ, TsgiApp } from './types.ts';
 
 export type HeaderList = Array<[name: string, value: string]>;
@@ -17,6 +27,11 @@ export interface ResponseWriter {
   write(chunk: Uint8Array): void | Promise<void>;
   /** The response is complete. */
   end(): void | Promise<void>;
+  /**
+   * Optional: the whole response at once (its Content-Length is in `headers`),
+   * as one write. Without it the cycle calls sendHead, write and end.
+   */
+  sendWhole?(status: number, headers: HeaderList, body: Uint8Array): void | Promise<void>;
   /** The body failed after the head went out: the transport must make the truncation visible. */
   abort(error: unknown): void | Promise<void>;
   /** Where stack traces go: stderr for CGI and HTTP, FCGI_STDERR for FastCGI. */
@@ -39,23 +54,6 @@ class AppTimeout extends Error {
   constructor(ms: number) {
     super(`the app did not answer within ${ms} ms`);
     this.name = 'AppTimeout';
-  }
-}
-
-/** Resolves with the app's answer, or rejects with AppTimeout (aborting `deadline`) after `ms`. */
-async function withDeadline<T>(work: () => T | Promise<T>, ms: number, deadline: AbortController): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new AppTimeout(ms);
-      deadline.abort(error);
-      reject(error);
-    }, ms);
-  });
-  try {
-    return await Promise.race([Promise.resolve().then(work), expired]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -110,34 +108,85 @@ function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? String(error)) : String(error);
 }
 
-/** Calls the app, turning a throw into the gateway's fixed 500 (413 for an oversized body). */
-async function callApp(
+interface Answer {
+  response: Response;
+  headers: HeaderList;
+}
+
+/** The gateway's own answer for what the app threw (or returned instead of a Response). */
+function failure(error: unknown, environ: Environ, writer: ResponseWriter): Answer {
+  let response: Response;
+  if (error instanceof RequestBodyTooLarge) {
+    response = errorResponse(413);
+  } else if (error instanceof AppTimeout) {
+    writer.logError(`tsgi: ${requestLine(environ)}: ${error.message}`);
+    response = errorResponse(504);
+  } else {
+    writer.logError(`tsgi: ${requestLine(environ)}: ${describe(error)}`);
+    response = errorResponse(500);
+  }
+  return { response, headers: responseHeaders(response) };
+}
+
+function answer(result: unknown, environ: Environ, writer: ResponseWriter): Answer {
+  try {
+    if (!(result instanceof Response)) throw new TypeError(`the app returned ${typeof result}, not a Response`);
+    return { response: result, headers: responseHeaders(result) };
+  } catch (error) {
+    return failure(error, environ, writer);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/**
+ * Calls the app. A synchronous answer is used as it is; a promise gets a
+ * deadline, after which the gateway answers 504 and aborts the request's signal.
+ */
+function callApp(
   app: TsgiApp,
   environ: Environ,
   openBody: (() => BodySource) | null,
   options: HandleOptions,
+  signal: RequestSignal,
   writer: ResponseWriter,
-): Promise<{ response: Response; headers: HeaderList }> {
-  let response: Response;
-  const deadline = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+): Answer | Promise<Answer> {
+  let result: unknown;
   try {
-    const { request, context } = requestFromEnviron(environ, openBody, { ...options, signal });
-    response = await withDeadline(() => app(request, context), options.appTimeoutMs ?? DEFAULT_APP_TIMEOUT_MS, deadline);
-    if (!(response instanceof Response)) throw new TypeError(`the app returned ${typeof response}, not a Response`);
-    return { response, headers: responseHeaders(response) };
+    const { request, context } = requestFromEnviron(environ, openBody, { bodyLimit: options.bodyLimit, signal });
+    result = app(request, context);
   } catch (error) {
-    if (error instanceof RequestBodyTooLarge) {
-      response = errorResponse(413);
-    } else if (error instanceof AppTimeout) {
-      writer.logError(`tsgi: ${requestLine(environ)}: ${error.message}`);
-      response = errorResponse(504);
-    } else {
-      writer.logError(`tsgi: ${requestLine(environ)}: ${describe(error)}`);
-      response = errorResponse(500);
-    }
-    return { response, headers: responseHeaders(response) };
+    return failure(error, environ, writer);
   }
+  if (!isThenable(result)) return answer(result, environ, writer);
+  const ms = options.appTimeoutMs ?? DEFAULT_APP_TIMEOUT_MS;
+  return new Promise<Answer>((resolve) => {
+    const deadline = deadlineQueue(ms).add(() => {
+      const error = new AppTimeout(ms);
+      signal.abort(error);
+      resolve(failure(error, environ, writer));
+    });
+    result.then(
+      (response) => {
+        deadline.cancel();
+        resolve(answer(response, environ, writer));
+      },
+      (error: unknown) => {
+        deadline.cancel();
+        resolve(failure(error, environ, writer));
+      },
+    );
+  });
+}
+
+/** Head and body in one go, through the transport's sendWhole when it has one. */
+async function sendWhole(writer: ResponseWriter, status: number, headers: HeaderList, body: Uint8Array): Promise<void> {
+  if (writer.sendWhole) return writer.sendWhole(status, headers, body);
+  await writer.sendHead(status, headers);
+  if (body.byteLength > 0) await writer.write(body);
+  await writer.end();
 }
 
 /** Runs one request through the app and out through the writer. Never throws. */
@@ -148,25 +197,62 @@ export async function handleRequest(
   writer: ResponseWriter,
   options: HandleOptions = {},
 ): Promise<void> {
-  const { response, headers } = await callApp(app, environ, openBody, options, writer);
+  const signal = requestSignalFrom(options.signal);
+  const called = callApp(app, environ, openBody, options, signal, writer);
+  const { response, headers } = called instanceof Promise ? await called : called;
   const method = (environ.REQUEST_METHOD ?? 'GET').toUpperCase();
   const declared = declaredLength(headers);
+  let headSent = false;
   try {
-    await writer.sendHead(response.status, headers);
-    if (response.body && !bodyless(method, response.status)) {
-      let sent = 0;
-      for await (const chunk of response.body) {
-        if (options.signal?.aborted) break;
-        if (declared !== undefined && sent + chunk.byteLength > declared) throw new ContentLengthMismatch(declared, 'more');
-        sent += chunk.byteLength;
-        if (chunk.byteLength > 0) await writer.write(chunk);
-      }
-      if (declared !== undefined && sent < declared && !options.signal?.aborted) throw new ContentLengthMismatch(declared, 'fewer');
-    } else {
+    if (!response.body || bodyless(method, response.status)) {
       await response.body?.cancel();
+      if (!bodyless(method, response.status) && declared === undefined) headers.push(['content-length', '0']);
+      headSent = true;
+      await writer.sendHead(response.status, headers);
+      await writer.end();
+      return;
     }
+    const body = await readBody(response.body);
+    if (body.whole && (declared === undefined || declared === body.bytes.byteLength)) {
+      if (declared === undefined) headers.push(['content-length', String(body.bytes.byteLength)]);
+      headSent = true;
+      await sendWhole(writer, response.status, headers, body.bytes);
+      return;
+    }
+    headSent = true;
+    await writer.sendHead(response.status, headers);
+    // A streamed body: from here on the client going away must stop the app's stream.
+    const stopped = signal.signal;
+    let sent = 0;
+    const send = async (chunk: Uint8Array) => {
+      if (declared !== undefined && sent + chunk.byteLength > declared) throw new ContentLengthMismatch(declared, 'more');
+      sent += chunk.byteLength;
+      if (chunk.byteLength > 0) await writer.write(chunk);
+    };
+    if (body.whole) {
+      await send(body.bytes);
+    } else {
+      for (const chunk of body.read) await send(chunk);
+      let next = body.pending ?? body.reader.read();
+      for (;;) {
+        const { done, value } = await next;
+        if (done || stopped.aborted) break;
+        await send(value);
+        next = body.reader.read();
+      }
+      if (stopped.aborted) await body.reader.cancel().catch(() => {});
+    }
+    if (declared !== undefined && sent < declared && !stopped.aborted) throw new ContentLengthMismatch(declared, 'fewer');
     await writer.end();
   } catch (error) {
+    if (!headSent) {
+      // The body failed before anything was sent: a clean 500 is still possible.
+      const fallback = failure(error, environ, writer);
+      const bytes = Buffer.from(errorBody(fallback.response.status));
+      fallback.headers.push(['content-length', String(bytes.byteLength)]);
+      await sendWhole(writer, fallback.response.status, fallback.headers, bytes);
+      return;
+    }
     writer.logError(`tsgi: response body failed after the head was sent: ${describe(error)}`);
     await response.body?.cancel().catch(() => {});
     await writer.abort(error);

@@ -62,6 +62,13 @@ function percentDecode(rawPath: string, target: string): string {
 }
 
 /**
+ * A path that decoding and normalising leave as it is: printable ASCII
+ * segments without "%", none empty (no "//") and none starting with "."
+ * (so no "." or ".." segments), an optional trailing "/".
+ */
+const ALREADY_NORMAL_PATH = /^\/(?:(?!\.)[^/%\0-\x20\x7f-\uffff]+(?:\/(?!\.)[^/%\0-\x20\x7f-\uffff]+)*\/?)?$/;
+
+/**
  * The path a web server gives a CGI app as PATH_INFO, normalised exactly like
  * nginx's $uri (measured against nginx 1.22, `return 200 $uri`):
  *   1. percent-decode everything, %2F included ("/a%2Fb" -> "/a/b");
@@ -76,6 +83,8 @@ function percentDecode(rawPath: string, target: string): string {
  * Decoding before normalising is what makes "/a/%2e%2e/secret" safe.
  */
 export function decodeRequestPath(rawPath: string, target: string = rawPath): string {
+  // Most paths have nothing to decode or normalise; they are their own PATH_INFO.
+  if (ALREADY_NORMAL_PATH.test(rawPath)) return rawPath;
   if (!rawPath.startsWith('/')) throw new InvalidRequestTarget(target, 'the path must start with "/"');
   const segments = percentDecode(rawPath, target).split('/');
   const kept: string[] = [];
@@ -128,8 +137,21 @@ function joinValues(name: string, values: string[]): string {
   return values.join(name === 'cookie' ? '; ' : ', ');
 }
 
+/** Header names seen before and their variables: the same few names come with every request. */
+const variableCache = new Map<string, string | undefined>();
+const VARIABLE_CACHE_SIZE = 512;
+
 /** "HTTP_" + upper-case name with "-" -> "_", or undefined when the header must not be passed. */
 export function headerVariable(lowerName: string): string | undefined {
+  const cached = variableCache.get(lowerName);
+  if (cached !== undefined || variableCache.has(lowerName)) return cached;
+  const variable = computeHeaderVariable(lowerName);
+  // Bounded: a client inventing header names must not grow it without end.
+  if (variableCache.size < VARIABLE_CACHE_SIZE) variableCache.set(lowerName, variable);
+  return variable;
+}
+
+function computeHeaderVariable(lowerName: string): string | undefined {
   if (lowerName.includes('_')) return undefined;
   if (lowerName === 'proxy') return undefined;
   // Represented by CONTENT_TYPE / CONTENT_LENGTH (RFC 3875 section 4.1.18 says not to duplicate them).
@@ -190,16 +212,13 @@ export function environFromIncoming(req: IncomingMessage, options: HttpEnvironOp
   if (contentLength !== undefined) environ.CONTENT_LENGTH = contentLength;
 
   // rawHeaders keeps every repetition in order (req.headers already merged or dropped some).
-  const repeated = new Map<string, string[]>();
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i].toLowerCase();
-    const values = repeated.get(name);
-    if (values) values.push(req.rawHeaders[i + 1]);
-    else repeated.set(name, [req.rawHeaders[i + 1]]);
-  }
-  for (const [name, values] of repeated) {
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
     const variable = headerVariable(name);
-    if (variable) environ[variable] = joinValues(name, values);
+    if (!variable) continue;
+    const previous = environ[variable];
+    environ[variable] = previous === undefined ? raw[i + 1]! : joinValues(name, [previous, raw[i + 1]!]);
   }
   return environ;
 }

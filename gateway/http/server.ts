@@ -10,6 +10,7 @@ import { formatBind, listenOptions, type Bind } from '../bind.ts';
 import type { BodySource } from '../environ.ts';
 import { errorBody } from '../errors.ts';
 import { handleRequest, type HandleOptions, type HeaderList, type ResponseWriter } from '../handler.ts';
+import { RequestSignal } from '../request-signal.ts';
 import type { TsgiApp } from '../types.ts';
 import { environFromIncoming, InvalidRequestTarget, type HttpEnvironOptions } from './environ.ts';
 import { removeStaleUnixSocket } from '../unix-socket.ts';
@@ -54,57 +55,74 @@ function writable(res: ServerResponse): Promise<void> {
   });
 }
 
-function finished(res: ServerResponse): Promise<void> {
-  if (res.writableFinished || res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('finish', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('finish', done);
-    res.on('close', done);
-  });
-}
+function ignoreErrors(): void {}
 
-interface RequestState {
-  bodyOpened: boolean;
-}
+/**
+ * The hooks of the shared cycle for one node:http response. A class, not a
+ * closure per request: its methods live once on the prototype.
+ */
+class HttpResponseWriter implements ResponseWriter {
+  readonly #server: Server;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  /** Set by bodySource() once the app starts reading the request body. */
+  bodyOpened = false;
 
-function httpWriter(server: Server, req: IncomingMessage, res: ServerResponse, state: RequestState): ResponseWriter {
-  return {
-    sendHead(status: number, headers: HeaderList) {
-      if (res.destroyed) return;
-      const flat: string[] = [];
-      for (const [name, value] of headers) flat.push(name, value);
-      // A request body the app started but did not finish reading (a 413 on a
-      // chunked upload) leaves bytes on the connection that are not a next
-      // request: close it, and read them away meanwhile so the close is a FIN,
-      // not a reset that could destroy the response before the client reads it.
-      const unreadBody = state.bodyOpened && !req.complete;
-      if (unreadBody || draining.has(server)) flat.push('connection', 'close');
-      if (unreadBody) req.resume();
-      // A flat [name, value, name, value] list keeps repeated headers (Set-Cookie) as they are.
-      res.writeHead(status, flat);
-    },
-    async write(chunk: Uint8Array) {
-      if (res.destroyed) return;
-      if (!res.write(chunk)) await writable(res);
-    },
-    async end() {
-      if (res.destroyed) return;
-      res.end();
-      await finished(res);
-    },
-    abort() {
-      // Destroying the socket skips the terminating chunk (or leaves the
-      // Content-Length short): the client sees a truncated body, not a complete one.
-      res.destroy();
-    },
-    logError(message: string) {
-      process.stderr.write(`${message}\n`);
-    },
-  };
+  constructor(server: Server, req: IncomingMessage, res: ServerResponse) {
+    this.#server = server;
+    this.#req = req;
+    this.#res = res;
+  }
+
+  /** The app's headers as node:http's flat [name, value, ...] list, which keeps repeated ones (Set-Cookie) as they are. */
+  #flatHeaders(headers: HeaderList): string[] {
+    const flat: string[] = [];
+    for (const [name, value] of headers) flat.push(name, value);
+    // A request body the app started but did not finish reading (a 413 on a
+    // chunked upload) leaves bytes on the connection that are not a next
+    // request: close it, and read them away meanwhile so the close is a FIN,
+    // not a reset that could destroy the response before the client reads it.
+    const unreadBody = this.bodyOpened && !this.#req.complete;
+    if (unreadBody || draining.has(this.#server)) flat.push('connection', 'close');
+    if (unreadBody) this.#req.resume();
+    return flat;
+  }
+
+  sendWhole(status: number, headers: HeaderList, body: Uint8Array): void {
+    const res = this.#res;
+    if (res.destroyed) return;
+    // writeHead + end(body): node:http sends head and body in one write.
+    res.writeHead(status, this.#flatHeaders(headers));
+    res.end(body);
+  }
+
+  sendHead(status: number, headers: HeaderList): void {
+    const res = this.#res;
+    if (res.destroyed) return;
+    // A streamed body can race a client reset; without a listener that error would crash the process.
+    res.on('error', ignoreErrors);
+    res.writeHead(status, this.#flatHeaders(headers));
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    const res = this.#res;
+    if (res.destroyed) return;
+    if (!res.write(chunk)) await writable(res);
+  }
+
+  end(): void {
+    if (!this.#res.destroyed) this.#res.end();
+  }
+
+  abort(): void {
+    // Destroying the socket skips the terminating chunk (or leaves the
+    // Content-Length short): the client sees a truncated body, not a complete one.
+    this.#res.destroy();
+  }
+
+  logError(message: string): void {
+    process.stderr.write(`${message}\n`);
+  }
 }
 
 /**
@@ -113,14 +131,26 @@ function httpWriter(server: Server, req: IncomingMessage, res: ServerResponse, s
  * destroying an unfinished IncomingMessage destroys the socket, and the 413
  * could never be sent.
  */
-function bodySource(req: IncomingMessage, res: ServerResponse, state: RequestState, expectContinue: boolean): () => BodySource {
+function bodySource(req: IncomingMessage, res: ServerResponse, writer: HttpResponseWriter, expectContinue: boolean): () => BodySource {
   return () => {
-    state.bodyOpened = true;
+    writer.bodyOpened = true;
     // "Expect: 100-continue": ask for the body only once the app reads it, so a
     // request rejected before that (413 by Content-Length) never uploads it.
     if (expectContinue && !res.headersSent) res.writeContinue();
     return { [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }) };
   };
+}
+
+/**
+ * The request's abort signal, watched only once somebody reads it: a 'close'
+ * listener per response costs, and most apps never look.
+ */
+function watchedSignal(res: ServerResponse): RequestSignal {
+  const signal: RequestSignal = new RequestSignal(() => {
+    if (res.destroyed && !res.writableFinished) signal.abort();
+    else res.once('close', () => { if (!res.writableFinished) signal.abort(); });
+  });
+  return signal;
 }
 
 function badRequest(res: ServerResponse): void {
@@ -141,9 +171,6 @@ async function serve(
   res: ServerResponse,
   expectContinue: boolean,
 ): Promise<void> {
-  // Errors on the response surface as 'close' and the abort signal; without a
-  // listener a write racing a client reset would crash the process.
-  res.on('error', () => {});
   try {
     let environ: Record<string, string>;
     try {
@@ -153,15 +180,11 @@ async function serve(
       badRequest(res);
       return;
     }
-    const controller = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) controller.abort();
-    });
-    const state: RequestState = { bodyOpened: false };
-    await handleRequest(app, environ, bodySource(req, res, state, expectContinue), httpWriter(server, req, res, state), {
+    const writer = new HttpResponseWriter(server, req, res);
+    await handleRequest(app, environ, bodySource(req, res, writer, expectContinue), writer, {
       bodyLimit: options.bodyLimit,
       appTimeoutMs: options.appTimeoutMs,
-      signal: controller.signal,
+      signal: watchedSignal(res),
     });
   } catch (error) {
     // handleRequest never throws; this is a bug in the transport itself.

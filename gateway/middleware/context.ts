@@ -1,4 +1,5 @@
 /** Small helpers the middleware share: path-segment matching and deriving a new context. */
+import { deriveContext } from '../environ.ts';
 import type { TsgiContext } from '../types.ts';
 
 /**
@@ -18,10 +19,9 @@ export function afterSegmentPrefix(path: string, prefix: string): string | undef
  * the environ too, so code that reads the raw CGI variables agrees with ctx.
  */
 export function remount(ctx: TsgiContext, scriptName: string, pathInfo: string, extra: Record<string, string> = {}): TsgiContext {
-  return {
-    ...ctx,
+  return deriveContext(ctx, {
     scriptName,
     pathInfo,
     environ: { ...ctx.environ, ...extra, SCRIPT_NAME: scriptName, PATH_INFO: pathInfo },
-  };
+  });
 }

@@ -12,7 +12,8 @@
  * (someone skipped a proxy). The values the request had before are kept in
  * ctx.environ under "tsgi.proxy_fix.orig.<NAME>".
  */
-import type { TsgiApp, TsgiContext } from '../types.ts';
+import { deriveContext, isHttps, requestUrl, requestWithEnviron } from '../environ.ts';
+import type { Environ, TsgiApp } from '../types.ts';
 import { afterSegmentPrefix } from './context.ts';
 
 export interface ProxyFixTrust {
@@ -76,15 +77,20 @@ function nodeAddress(node: string): string {
 
 interface Fixed { remoteAddr?: string; proto?: string; host?: string; port?: string; prefix?: string }
 
-function resolve(headers: Headers, trust: ProxyFixTrust): Fixed {
+/**
+ * Read from the CGI variables, not from request.headers: they hold the same
+ * values (repeated headers joined with ", ", as Headers.get joins them), and
+ * reading them does not make the lazy Request build its Headers.
+ */
+function resolve(environ: Environ, trust: ProxyFixTrust): Fixed {
   const fixed: Fixed = {
-    remoteAddr: trustedValue(headers.get('x-forwarded-for'), trust.for),
-    proto: trustedValue(headers.get('x-forwarded-proto'), trust.proto),
-    host: trustedValue(headers.get('x-forwarded-host'), trust.host),
-    port: trustedValue(headers.get('x-forwarded-port'), trust.port),
-    prefix: trustedValue(headers.get('x-forwarded-prefix'), trust.prefix),
+    remoteAddr: trustedValue(environ.HTTP_X_FORWARDED_FOR ?? null, trust.for),
+    proto: trustedValue(environ.HTTP_X_FORWARDED_PROTO ?? null, trust.proto),
+    host: trustedValue(environ.HTTP_X_FORWARDED_HOST ?? null, trust.host),
+    port: trustedValue(environ.HTTP_X_FORWARDED_PORT ?? null, trust.port),
+    prefix: trustedValue(environ.HTTP_X_FORWARDED_PREFIX ?? null, trust.prefix),
   };
-  const forwarded = headers.get('forwarded');
+  const forwarded = environ.HTTP_FORWARDED || null;
   if (forwarded && trust.forwarded) {
     const elements = parseForwarded(forwarded);
     const element = elements.length >= trust.forwarded ? elements[elements.length - trust.forwarded] : undefined;
@@ -95,12 +101,18 @@ function resolve(headers: Headers, trust: ProxyFixTrust): Fixed {
   return fixed;
 }
 
+/** The host (and port) as a URL would hold it after `url.host = value`, or undefined when it is not a host. */
+function validHost(value: string): string | undefined {
+  const probe = new URL('http://placeholder.invalid/');
+  probe.host = value;
+  return probe.host === 'placeholder.invalid' ? undefined : probe.host;
+}
+
 export function proxyFix(app: TsgiApp, trust: ProxyFixTrust = {}): TsgiApp {
   return (request, ctx) => {
-    const fixed = resolve(request.headers, trust);
+    const fixed = resolve(ctx.environ, trust);
     if (Object.values(fixed).every((v) => v === undefined)) return app(request, ctx);
 
-    const url = new URL(request.url);
     const environ: Record<string, string> = { ...ctx.environ };
     const keep = (name: string) => { environ[`tsgi.proxy_fix.orig.${name}`] = ctx.environ[name] ?? ''; };
     let { scriptName, pathInfo, remoteAddr } = ctx;
@@ -108,17 +120,20 @@ export function proxyFix(app: TsgiApp, trust: ProxyFixTrust = {}): TsgiApp {
     if (fixed.remoteAddr) { keep('REMOTE_ADDR'); environ.REMOTE_ADDR = remoteAddr = fixed.remoteAddr; }
     if (fixed.proto && /^https?$/i.test(fixed.proto)) {
       keep('HTTPS');
-      url.protocol = `${fixed.proto.toLowerCase()}:`;
       environ.HTTPS = fixed.proto.toLowerCase() === 'https' ? 'on' : 'off';
     }
     if (fixed.host) {
       keep('HTTP_HOST');
-      try { url.host = fixed.host; environ.HTTP_HOST = fixed.host; } catch { /* not a host: ignore it */ }
+      const host = validHost(fixed.host);
+      if (host !== undefined) environ.HTTP_HOST = host;
     }
     if (fixed.port && /^\d{1,5}$/.test(fixed.port)) {
       keep('SERVER_PORT');
-      url.port = fixed.port;
       environ.SERVER_PORT = fixed.port;
+      // The Host header's own port gives way to the forwarded one (a scheme's default port is left out).
+      const url = new URL(`${isHttps(environ) ? 'https' : 'http'}://placeholder.invalid/`);
+      url.host = environ.HTTP_HOST || environ.SERVER_NAME || 'localhost';
+      url.port = fixed.port;
       environ.HTTP_HOST = url.host;
     }
     if (fixed.prefix) {
@@ -132,14 +147,15 @@ export function proxyFix(app: TsgiApp, trust: ProxyFixTrust = {}): TsgiApp {
       environ.PATH_INFO = pathInfo;
     }
 
-    const fixedRequest = url.href === request.url ? request : new Request(url, {
+    // The translator derives url, scheme and host from the fixed variables, as
+    // it would for a request that came this way; a Request it did not make is copied.
+    const fixedRequest = requestWithEnviron(request, environ) ?? new Request(requestUrl(environ), {
       method: request.method,
       headers: request.headers,
       body: request.body,
       signal: request.signal,
       duplex: 'half',
     } as RequestInit);
-    const fixedCtx: TsgiContext = { ...ctx, scriptName, pathInfo, remoteAddr, environ };
-    return app(fixedRequest, fixedCtx);
+    return app(fixedRequest, deriveContext(ctx, { scriptName, pathInfo, remoteAddr, environ }));
   };
 }

@@ -52,7 +52,7 @@ describe.each(Object.keys(targets))('cgi-fcgi over a %s', (kind) => {
   it('GET: status, headers and body', async () => {
     const { stdout, code } = await cgiFcgi(targets[kind]!(), cgiParams('/hello'));
     expect(code).toBe(0);
-    expect(stdout.toString()).toBe('Status: 200 OK\r\ncontent-type: text/plain\r\n\r\nHello, World!\n');
+    expect(stdout.toString()).toBe('Status: 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 14\r\n\r\nHello, World!\n');
   });
 
   it('GET with a query and a mount: the app sees the CGI variables cgi-fcgi passed', async () => {

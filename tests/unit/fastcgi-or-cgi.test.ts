@@ -47,7 +47,7 @@ describe('runFastCgiOrCgi falls back to CGI', () => {
     const fd = openSync('/dev/null', 'r');
     try {
       const { stdout } = await runEntry(fd, cgiParams('/hello'));
-      expect(stdout.toString()).toBe('Status: 200 OK\r\ncontent-type: text/plain\r\n\r\nHello, World!\n');
+      expect(stdout.toString()).toBe('Status: 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 14\r\n\r\nHello, World!\n');
     } finally {
       closeSync(fd);
     }
