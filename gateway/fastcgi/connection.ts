@@ -17,6 +17,7 @@
 import type { Socket } from 'node:net';
 import { cgiHead } from '../cgi.ts';
 import { handleRequest, type HandleOptions, type ResponseWriter } from '../handler.ts';
+import { RequestSignal } from '../request-signal.ts';
 import type { Environ, TsgiApp } from '../types.ts';
 import {
   decodeBeginRequestBody,
@@ -24,6 +25,7 @@ import {
   encodeEndRequestBody,
   encodeNameValuePairs,
   encodeRecord,
+  encodeResponseEnd,
   encodeStream,
   encodeUnknownTypeBody,
   FastCgiProtocolError,
@@ -52,6 +54,8 @@ import {
   recordTypeName,
 } from './protocol.ts';
 import { RequestBodyQueue } from './request-body.ts';
+
+const EMPTY = new Uint8Array(0);
 
 export const DEFAULT_MAX_CONNS = 100;
 export const DEFAULT_MAX_REQS = 100;
@@ -82,7 +86,8 @@ interface ActiveRequest {
   readonly id: number;
   readonly keepConn: boolean;
   readonly body: RequestBodyQueue;
-  readonly abort: AbortController;
+  /** Made into an AbortSignal only if the app asks for one (see request-signal.ts). */
+  readonly signal: RequestSignal;
   params: Buffer[];
   paramsBytes: number;
   started: boolean;
@@ -274,7 +279,7 @@ export class FastCgiConnection {
       id,
       keepConn,
       body: new RequestBodyQueue(this.#stdinHighWaterMark, (full) => this.#bodyFull(id, full)),
-      abort: new AbortController(),
+      signal: new RequestSignal(),
       params: [],
       paramsBytes: 0,
       started: false,
@@ -306,7 +311,7 @@ export class FastCgiConnection {
   }
 
   #run(request: ActiveRequest, environ: Environ): void {
-    const options: HandleOptions = { signal: request.abort.signal };
+    const options: HandleOptions = { signal: request.signal };
     if (this.#bodyLimit !== undefined) options.bodyLimit = this.#bodyLimit;
     handleRequest(this.#app, environ, () => request.body, this.#writer(request), options)
       .catch((error: unknown) => this.#log(`fastcgi: request ${request.id}: ${(error as Error)?.stack ?? error}`))
@@ -317,6 +322,14 @@ export class FastCgiConnection {
   #writer(request: ActiveRequest): ResponseWriter {
     return {
       sendHead: (status, headers) => this.#writeStream(request, FCGI_STDOUT, Buffer.from(cgiHead(status, headers), 'latin1')),
+      // Head, body and END_REQUEST in one socket write (cgiHead is latin1: header values are byte strings).
+      sendWhole: (status, headers, body) => {
+        const head = cgiHead(status, headers);
+        const payload = Buffer.allocUnsafe(head.length + body.byteLength);
+        payload.write(head, 0, 'latin1');
+        payload.set(body, head.length);
+        this.#complete(request, 0, payload);
+      },
       write: (chunk) => this.#writeStream(request, FCGI_STDOUT, chunk),
       end: () => this.#complete(request, 0),
       abort: () => {
@@ -334,7 +347,7 @@ export class FastCgiConnection {
         if (request.finished || !this.socket.writable) {
           // Nobody is left to read FCGI_STDERR. Usually the app tripped over the abort itself
           // (its body stream failed), so one line says enough.
-          const why = request.abort.signal.aborted ? 'after the request was aborted' : 'after the response ended';
+          const why = request.signal.aborted ? 'after the request was aborted' : 'after the response ended';
           this.#log(`fastcgi: request ${request.id} ${why}: ${message.split('\n', 1)[0]}`);
           return;
         }
@@ -372,22 +385,17 @@ export class FastCgiConnection {
     if (this.socket.writable) this.socket.write(record);
   }
 
-  /** Ends the STDOUT (and STDERR) streams and sends END_REQUEST. */
-  #complete(request: ActiveRequest, appStatus: number): void {
+  /** Sends the rest of STDOUT (`payload`), ends the STDOUT (and STDERR) streams and sends END_REQUEST: one write. */
+  #complete(request: ActiveRequest, appStatus: number, payload: Uint8Array = EMPTY): void {
     if (request.finished) return;
     request.finished = true;
-    if (this.socket.writable) {
-      const records = [encodeRecord(FCGI_STDOUT, request.id)];
-      if (request.stderrUsed) records.push(encodeRecord(FCGI_STDERR, request.id));
-      records.push(encodeRecord(FCGI_END_REQUEST, request.id, encodeEndRequestBody(appStatus, FCGI_REQUEST_COMPLETE)));
-      this.#send(Buffer.concat(records));
-    }
+    this.#send(encodeResponseEnd(request.id, payload, appStatus, FCGI_REQUEST_COMPLETE, request.stderrUsed));
     this.#release(request);
   }
 
   #abort(request: ActiveRequest, why: string): void {
     const reason = new RequestAborted(why);
-    request.abort.abort(reason);
+    request.signal.abort(reason);
     request.body.fail(reason);
     this.#complete(request, 0);
   }
@@ -417,7 +425,7 @@ export class FastCgiConnection {
     for (const request of [...this.#requests.values()]) {
       request.finished = true;
       const reason = new RequestAborted('the FastCGI connection closed');
-      request.abort.abort(reason);
+      request.signal.abort(reason);
       request.body.fail(reason);
       this.#release(request);
     }

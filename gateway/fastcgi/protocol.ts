@@ -136,6 +136,49 @@ export function encodeStream(type: number, requestId: number, payload: Uint8Arra
   return records;
 }
 
+/**
+ * The rest of a response in one buffer, for one socket write: `payload` as
+ * STDOUT records, the empty STDOUT record that ends the stream (and an empty
+ * STDERR one if that stream was used), then END_REQUEST. Writing these as
+ * separate records cost a write each; here the common small response is one
+ * allocation and one syscall.
+ */
+export function encodeResponseEnd(requestId: number, payload: Uint8Array, appStatus: number, protocolStatus: number, closeStderr: boolean): Buffer {
+  if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffff) throw new RangeError(`invalid request id ${requestId}`);
+  let size = FCGI_HEADER_LEN + (closeStderr ? FCGI_HEADER_LEN : 0) + FCGI_HEADER_LEN + 8;
+  for (let offset = 0; offset < payload.byteLength; offset += FCGI_MAX_CONTENT_LENGTH) {
+    const length = Math.min(FCGI_MAX_CONTENT_LENGTH, payload.byteLength - offset);
+    size += FCGI_HEADER_LEN + length + paddingFor(length);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  const header = (type: number, length: number, padding: number): void => {
+    out[at] = FCGI_VERSION_1;
+    out[at + 1] = type;
+    out.writeUInt16BE(requestId, at + 2);
+    out.writeUInt16BE(length, at + 4);
+    out[at + 6] = padding;
+    out[at + 7] = 0;
+    at += FCGI_HEADER_LEN;
+  };
+  for (let offset = 0; offset < payload.byteLength; offset += FCGI_MAX_CONTENT_LENGTH) {
+    const length = Math.min(FCGI_MAX_CONTENT_LENGTH, payload.byteLength - offset);
+    const padding = paddingFor(length);
+    header(FCGI_STDOUT, length, padding);
+    out.set(payload.subarray(offset, offset + length), at);
+    at += length;
+    out.fill(0, at, at + padding);
+    at += padding;
+  }
+  header(FCGI_STDOUT, 0, 0);
+  if (closeStderr) header(FCGI_STDERR, 0, 0);
+  header(FCGI_END_REQUEST, 8, 0);
+  out.writeUInt32BE(appStatus >>> 0, at);
+  out[at + 4] = protocolStatus;
+  out.fill(0, at + 5, at + 8);
+  return out;
+}
+
 export function encodeBeginRequestBody(role: number, flags: number): Buffer {
   const body = Buffer.alloc(8);
   body.writeUInt16BE(role, 0);

@@ -19,6 +19,8 @@ import {
   FCGI_RESPONDER,
   FCGI_STDOUT,
   RecordDecoder,
+  encodeResponseEnd,
+  FCGI_REQUEST_COMPLETE,
 } from '../../gateway/fastcgi/protocol.ts';
 
 describe('record header', () => {
@@ -142,5 +144,34 @@ describe('environFromParams', () => {
       ['HTTP_X_MULTI', 'one'], ['HTTP_X_MULTI', 'two'],
       ['HTTP_COOKIE', 'a=1'], ['HTTP_COOKIE', 'b=2'],
     ])).toEqual({ SCRIPT_NAME: '', HTTP_X_MULTI: 'one, two', HTTP_COOKIE: 'a=1; b=2' });
+  });
+});
+
+describe('encodeResponseEnd: the end of a response in one buffer', () => {
+  it('STDOUT with padding to 8, the empty STDOUT, END_REQUEST (bytes per spec sections 3.3, 5.3, 5.5)', () => {
+    const bytes = encodeResponseEnd(1, Buffer.from('Hi'), 0, FCGI_REQUEST_COMPLETE, false);
+    expect([...bytes]).toEqual([
+      1, 6, 0, 1, 0, 2, 6, 0, 0x48, 0x69, 0, 0, 0, 0, 0, 0, // FCGI_STDOUT, id 1, 2 bytes + 6 padding
+      1, 6, 0, 1, 0, 0, 0, 0, // empty FCGI_STDOUT: end of the stream
+      1, 3, 0, 1, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // FCGI_END_REQUEST: appStatus 0, FCGI_REQUEST_COMPLETE
+    ]);
+  });
+
+  it('closes STDERR when it was used, and carries appStatus and protocolStatus', () => {
+    const bytes = encodeResponseEnd(0x0102, new Uint8Array(0), 0x01020304, FCGI_OVERLOADED, true);
+    expect([...bytes]).toEqual([
+      1, 6, 1, 2, 0, 0, 0, 0, // empty FCGI_STDOUT
+      1, 7, 1, 2, 0, 0, 0, 0, // empty FCGI_STDERR
+      1, 3, 1, 2, 0, 8, 0, 0, 1, 2, 3, 4, 2, 0, 0, 0, // END_REQUEST: appStatus 0x01020304, FCGI_OVERLOADED (2)
+    ]);
+  });
+
+  it('splits a payload over 65535 bytes into records a peer decoder reads back whole', () => {
+    const payload = Buffer.alloc(70_000, 0x61);
+    const bytes = encodeResponseEnd(3, payload, 0, FCGI_REQUEST_COMPLETE, false);
+    // First record: 65535 bytes, padding 1 (65535 + 1 is a multiple of 8).
+    expect([...bytes.subarray(0, 8)]).toEqual([1, 6, 0, 3, 0xff, 0xff, 1, 0]);
+    expect([...bytes.subarray(8 + 65535 + 1, 8 + 65535 + 1 + 8)]).toEqual([1, 6, 0, 3, (70_000 - 65535) >> 8, (70_000 - 65535) & 0xff, 7, 0]);
+    expect(bytes.byteLength).toBe(8 + 65535 + 1 + 8 + 4465 + 7 + 8 + 16);
   });
 });
