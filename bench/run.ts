@@ -1,130 +1,165 @@
 /**
- * make bench: the numbers behind "CGI is slow, FastCGI and pre-fork are not".
+ * make bench: the comparison people come for, in ONE run on one machine.
+ *   1. the gateway in one process on the host against bare node:http,
+ *      @hono/node-server and node-fastcgi (bench/lib/host-servers.ts);
+ *   2. where a CGI request's time goes (bench/lib/cgi-startup.ts);
+ *   3. the five deployments and the classic stacks they mirror, wrk inside
+ *      each container's network namespace (bench/lib/deployments.ts);
+ *   4. memory under sustained load (bench/lib/soak.ts).
+ * Rounds are interleaved (every target once per round) and medians reported,
+ * because this machine is shared: ratios within one run are the figures.
+ * Writes bench/results/latest.{md,svg,json}. Every load run is bounded in
+ * time; every container and process it starts is removed on exit.
  *
- *  1. CGI start-up: one request through app/yourapplication.cgi.ts as a fresh
- *     process, with and without the compile cache (what each Apache CGI request costs).
- *  2. The five deployments: wrk inside each container's network namespace
- *     (docker's published-port proxy would be the bottleneck otherwise),
- *     GET /hello, fixed duration and connections, plus the container's memory.
- *
- * Bounded: every load run has a fixed duration; containers are always removed.
- * Usage: node bench/run.ts [--duration 5] [--connections 16] [--modes a,b] [--skip-docker]
+ * Usage: node bench/run.ts [--quick] [--rounds N] [--seconds S] [--only host,cgi,deployments,soak]
+ *                          [--modes a,b] [--soak-requests N]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cgiStartup } from './lib/cgi-startup.ts';
+import { DEPLOYMENTS, type Deployment } from './lib/deployments.ts';
+import { baseImage, ensureImage, processMemory, removeContainer, startContainer, waitHealthy } from './lib/docker.ts';
+import { fullGcsPer10k, startHostServers } from './lib/host-servers.ts';
+import { markdown, svg, type BenchResults, type DeploymentRow, type HostRow } from './lib/report.ts';
+import { soak } from './lib/soak.ts';
+import { summarize } from './lib/stats.ts';
+import { WRK_IMAGE, wrkInContainer, wrkOnHost, type WrkResult } from './lib/wrk.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '16' },
-    modes: { type: 'string', default: 'apache-cgi,apache-fcgid,nginx-fcgi,lighttpd-fcgi,nginx-prefork' },
-    'skip-docker': { type: 'boolean', default: false },
-    runs: { type: 'string', default: '20' },
+    quick: { type: 'boolean', default: process.env.QUICK === '1' },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    only: { type: 'string', default: 'host,cgi,deployments,soak' },
+    modes: { type: 'string' },
+    'soak-requests': { type: 'string' },
+    out: { type: 'string', default: join(root, 'bench/results') },
   },
 });
+const quick = args.quick;
+const rounds = Number(args.rounds ?? (quick ? 1 : 3));
+const seconds = Number(args.seconds ?? (quick ? 2 : 5));
+const soakTarget = Number(args['soak-requests'] ?? (quick ? 50_000 : 1_000_000));
+const only = new Set(args.only.split(','));
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
+const results: BenchResults = {
+  date: new Date().toISOString().slice(0, 10),
+  command: `make bench${quick ? ' QUICK=1' : ''}`,
+  machine: `${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}, ${execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim()}`,
+  load: { seconds, rounds },
+  host: [],
+  deployments: [],
+  soak: [],
+  soakTarget,
+};
 
-function cgiOnce(env: NodeJS.ProcessEnv): number {
-  const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, [join(root, 'app/yourapplication.cgi.ts')], {
-    env: { PATH: process.env.PATH, REQUEST_METHOD: 'GET', PATH_INFO: '/hello', SERVER_NAME: 'bench', ...env },
-  });
-  const elapsed = Number(process.hrtime.bigint() - started) / 1e6;
-  if (!result.stdout.toString().endsWith('Hello, World!\n')) throw new Error(`CGI request failed: ${result.stderr}`);
-  return elapsed;
-}
-
-function benchCgiStartup(runs: number): void {
-  const cache = mkdtempSync(join(tmpdir(), 'tsgi-bench-cache-'));
+async function hostPhase(): Promise<void> {
+  log('host: starting the servers');
+  const servers = await startHostServers(root);
   try {
-    const bare = median(Array.from({ length: runs }, () => {
-      const t = process.hrtime.bigint();
-      spawnSync(process.execPath, ['-e', '0']);
-      return Number(process.hrtime.bigint() - t) / 1e6;
+    const measured = new Map<string, WrkResult[]>();
+    for (const target of servers.targets) await wrkOnHost(target.url, { connections: 16, seconds: 1 }); // warm-up (JIT, keep-alive pools)
+    for (let round = 1; round <= rounds; round++) {
+      for (const target of servers.targets) {
+        const result = await wrkOnHost(target.url, { connections: 16, seconds });
+        measured.set(target.name, [...(measured.get(target.name) ?? []), result]);
+        log(`host round ${round}: ${target.name}: ${result.requestsPerSecond.toFixed(0)} req/s`);
+      }
+    }
+    results.host = servers.targets.map((target): HostRow => ({
+      name: target.name, group: target.group, summary: summarize(measured.get(target.name)!), reference: target.reference, note: target.note,
     }));
-    const fetchFloor = median(Array.from({ length: runs }, () => {
-      const t = process.hrtime.bigint();
-      spawnSync(process.execPath, ['-e', 'new Response("x")']);
-      return Number(process.hrtime.bigint() - t) / 1e6;
-    }));
-    const cold = median(Array.from({ length: runs }, () => cgiOnce({ NODE_DISABLE_COMPILE_CACHE: '1' })));
-    cgiOnce({ NODE_COMPILE_CACHE: cache });
-    const warm = median(Array.from({ length: runs }, () => cgiOnce({ NODE_COMPILE_CACHE: cache })));
-    console.log(`\nCGI start-up, one GET /hello per process (median of ${runs}):`);
-    console.log(`  node -e 0 (floor)             ${bare.toFixed(1)} ms`);
-    console.log(`  node, first Response object   ${fetchFloor.toFixed(1)} ms  (loading Node's fetch classes: the floor for any Fetch-API app)`);
-    console.log(`  CGI, no compile cache         ${cold.toFixed(1)} ms`);
-    console.log(`  CGI, warm compile cache       ${warm.toFixed(1)} ms`);
   } finally {
-    rmSync(cache, { recursive: true, force: true });
+    servers.stop();
   }
+  results.gc = await fullGcsPer10k(root, 18950, (url) => wrkOnHost(url, { connections: 16, seconds: seconds * 2 }));
+  log(`host: ${results.gc.fullGcs} full GCs in ${results.gc.requests} requests`);
 }
 
-function docker(...argv: string[]): string {
-  return execFileSync('docker', argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+function selectedDeployments(): Deployment[] {
+  const modes = args.modes?.split(',');
+  return DEPLOYMENTS.filter((d) => !modes || modes.includes(d.name) || d.kind !== 'ours');
 }
 
-function imageExists(tag: string): boolean {
-  return spawnSync('docker', ['image', 'inspect', tag], { stdio: 'ignore' }).status === 0;
+function buildImages(deployments: Deployment[]): void {
+  const base = baseImage(root);
+  ensureImage(WRK_IMAGE, 'images/wrk/Dockerfile', 'images/wrk', base);
+  for (const d of deployments) ensureImage(d.tag, join(root, d.dockerfile), join(root, d.context), base);
 }
 
-async function waitHealthy(id: string): Promise<void> {
-  for (let i = 0; i < 120; i++) {
-    const status = docker('inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}', id);
-    if (status === 'healthy') return;
-    if (status === 'unhealthy') throw new Error(`container ${id} is unhealthy`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`container ${id} did not become healthy`);
+async function appMemory(id: string, deployment: Deployment): Promise<number[]> {
+  return (await processMemory(id, deployment.appProcess)).map((p) => p.rssMb);
 }
 
-interface WrkResult { requestsPerSecond: number; latency: string; errors: string }
-
-function parseWrk(output: string): WrkResult {
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(output);
-  const latency = /Latency\s+(\S+)/.exec(output);
-  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(output);
-  if (!rps) throw new Error(`unexpected wrk output:\n${output}`);
-  return { requestsPerSecond: Number(rps[1]), latency: latency?.[1] ?? '?', errors: errors ? errors[0] : 'none' };
-}
-
-async function benchDeployments(): Promise<void> {
-  const base = process.env.BASE_IMAGE ?? (imageExists('node:24-bookworm-slim') ? 'node:24-bookworm-slim' : 'tsgi-base:24-bookworm');
-  if (!imageExists('yourapplication/wrk:latest')) {
-    execFileSync('docker', ['build', '-q', '--build-arg', `BASE_IMAGE=${base}`, '-t', 'yourapplication/wrk:latest', join(root, 'images/wrk')], { stdio: 'inherit' });
-  }
-  console.log(`\nDeployments: wrk -c${args.connections} -d${args.duration}s GET /hello inside each container's netns:`);
-  console.log('  mode             req/s      avg latency  errors        memory');
-  for (const mode of args.modes.split(',')) {
-    const tag = `yourapplication/${mode}:latest`;
-    if (!imageExists(tag)) {
-      console.log(`  ${mode.padEnd(16)} (image ${tag} missing: run make images)`);
-      continue;
+async function deploymentPhase(deployments: Deployment[]): Promise<void> {
+  const running = new Map<string, string>();
+  try {
+    for (const d of deployments) running.set(d.name, startContainer(d.tag));
+    await Promise.all([...running.values()].map((id) => waitHealthy(id)));
+    const idle = new Map<string, number[]>();
+    for (const d of deployments) {
+      const id = running.get(d.name)!;
+      // Warm-up: spawns every pool process and fills keep-alive pools before anything is measured.
+      await wrkInContainer(id, '/hello', { connections: d.perRequestProcess ? 2 : 16, seconds: 1 });
+      idle.set(d.name, await appMemory(id, d));
     }
-    const id = docker('run', '-d', '--rm', tag);
-    try {
-      await waitHealthy(id);
-      // A short warm-up so FastCGI/pre-fork processes are spawned before measuring.
-      spawnSync('docker', ['run', '--rm', '--network', `container:${id}`, 'yourapplication/wrk:latest', '-c4', '-d1s', 'http://127.0.0.1:8080/hello']);
-      const out = docker('run', '--rm', '--network', `container:${id}`, 'yourapplication/wrk:latest',
-        '-t2', `-c${args.connections}`, `-d${args.duration}s`, 'http://127.0.0.1:8080/hello');
-      const memory = docker('stats', '--no-stream', '--format', '{{.MemUsage}}', id).split(' / ')[0];
-      const r = parseWrk(out);
-      console.log(`  ${mode.padEnd(16)} ${r.requestsPerSecond.toFixed(0).padStart(8)}   ${r.latency.padStart(10)}   ${r.errors.padEnd(12)}  ${memory}`);
-    } finally {
-      spawnSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
+    const plans = deployments.flatMap((d) => (d.perRequestProcess ? [4] : [16, 64]).map((connections) => ({ d, connections })));
+    const measured = new Map<string, WrkResult[]>();
+    for (let round = 1; round <= rounds; round++) {
+      for (const { d, connections } of plans) {
+        const result = await wrkInContainer(running.get(d.name)!, '/hello', { connections, seconds });
+        const key = `${d.name} c${connections}`;
+        measured.set(key, [...(measured.get(key) ?? []), result]);
+        log(`deployments round ${round}: ${key}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, ${result.errors} errors`);
+      }
     }
+    for (const { d, connections } of plans) {
+      const row: DeploymentRow = {
+        name: d.name, kind: d.kind, connections, summary: summarize(measured.get(`${d.name} c${connections}`)!),
+        memoryIdleMb: idle.get(d.name)!, memoryAfterMb: await appMemory(running.get(d.name)!, d), comparedWith: d.comparedWith, goal: d.goal,
+      };
+      results.deployments.push(row);
+    }
+  } finally {
+    for (const id of running.values()) removeContainer(id);
   }
 }
 
-benchCgiStartup(Number(args.runs));
-if (!args['skip-docker']) await benchDeployments();
+function write(): void {
+  mkdirSync(args.out, { recursive: true });
+  writeFileSync(join(args.out, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(args.out, 'latest.md'), markdown(results));
+  writeFileSync(join(args.out, 'latest.svg'), svg(results));
+  log(`wrote ${join(args.out, 'latest.md')}, latest.svg, latest.json`);
+}
+
+/** The host half needs Debian's wrk and nginx; say so plainly instead of failing half way. */
+function requireTools(tools: Record<string, string>): void {
+  const missing = Object.entries(tools).filter(([tool]) => spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status !== 0);
+  if (missing.length) {
+    throw new Error(`bench: ${missing.map(([t]) => t).join(', ')} not found; install with: apt-get install ${missing.map(([, p]) => p).join(' ')}`);
+  }
+}
+
+if (only.has('host')) {
+  requireTools({ wrk: 'wrk', nginx: 'nginx-light' });
+  await hostPhase();
+}
+if (only.has('cgi')) results.cgi = cgiStartup(root, quick ? 5 : 20);
+if (only.has('deployments') || only.has('soak')) {
+  const deployments = selectedDeployments();
+  buildImages(deployments);
+  if (only.has('deployments')) await deploymentPhase(deployments);
+  if (only.has('soak')) {
+    const persistent = deployments.filter((d) => d.kind === 'ours' && !d.perRequestProcess);
+    results.soak = await soak(persistent, soakTarget, quick ? 30 : 240, log);
+  }
+}
+write();
+process.stdout.write(markdown(results));

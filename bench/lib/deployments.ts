@@ -1,0 +1,56 @@
+/**
+ * What `make bench` runs in containers: our five deployments and the classic
+ * stacks they mirror (bench/anchors/, Debian packages, the same /hello route
+ * and the same pool of 2 app processes), plus nginx's own `return 200`.
+ */
+export interface Deployment {
+  name: string;
+  kind: 'ours' | 'classic' | 'ceiling';
+  tag: string;
+  dockerfile: string;
+  /** Docker build context, relative to the repository root. */
+  context: string;
+  /** The classic stack (or our deployment) this one is compared with. */
+  comparedWith?: string;
+  /** Goal from the issue: this deployment's req/s at least `goal` x comparedWith's. */
+  goal?: number;
+  /** A process per request: fewer connections, no memory soak. */
+  perRequestProcess?: boolean;
+  /** The app processes, by command line (their RSS is reported). */
+  appProcess: RegExp;
+}
+
+const ours = (name: string, more: Partial<Deployment>): Deployment => ({
+  name,
+  kind: 'ours',
+  tag: `yourapplication/${name}:latest`,
+  dockerfile: `images/${name}/Dockerfile`,
+  context: '.',
+  appProcess: /\bnode\b/,
+  ...more,
+});
+
+const classic = (name: string, appProcess: RegExp, more: Partial<Deployment> = {}): Deployment => ({
+  name,
+  kind: 'classic',
+  tag: `yourapplication-anchor/${name}:latest`,
+  dockerfile: `bench/anchors/${name}/Dockerfile`,
+  context: `bench/anchors/${name}`,
+  appProcess,
+  ...more,
+});
+
+export const DEPLOYMENTS: Deployment[] = [
+  ours('apache-cgi', { comparedWith: 'apache-cgi-flask', goal: 3, perRequestProcess: true }),
+  ours('apache-fcgid', { comparedWith: 'apache-modwsgi-flask', goal: 1.5 }),
+  ours('nginx-fcgi', { comparedWith: 'nginx-php-fpm', goal: 1.2 }),
+  ours('lighttpd-fcgi', { comparedWith: 'nginx-fcgi', goal: 0.9 }),
+  ours('nginx-prefork', { comparedWith: 'nginx-gunicorn-flask', goal: 3 }),
+  classic('apache-cgi-flask', /python3/, { perRequestProcess: true }),
+  classic('apache-modwsgi-flask', /wsgi|apache2/),
+  classic('nginx-php-fpm', /php-fpm: pool/),
+  classic('nginx-gunicorn-flask', /gunicorn/),
+  { ...classic('nginx-return', /nginx: worker/), kind: 'ceiling' },
+];
+
+export const CEILING = 'nginx-return';
