@@ -15,7 +15,7 @@
  *                          [--modes a,b] [--soak-requests N]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ import { cgiStartup } from './lib/cgi-startup.ts';
 import { DEPLOYMENTS, type Deployment } from './lib/deployments.ts';
 import { baseImage, ensureImage, processMemory, removeContainer, startContainer, waitHealthy } from './lib/docker.ts';
 import { fullGcsPer10k, startHostServers } from './lib/host-servers.ts';
-import { markdown, svg, type BenchResults, type DeploymentRow, type HostRow } from './lib/report.ts';
+import { markdown, README_END, README_START, readmeSection, svg, type BenchResults, type DeploymentRow, type HostRow } from './lib/report.ts';
 import { soak } from './lib/soak.ts';
 import { summarize } from './lib/stats.ts';
 import { WRK_IMAGE, wrkInContainer, wrkOnHost, type WrkResult } from './lib/wrk.ts';
@@ -137,6 +137,16 @@ function write(): void {
   writeFileSync(join(args.out, 'latest.md'), markdown(results));
   writeFileSync(join(args.out, 'latest.svg'), svg(results));
   log(`wrote ${join(args.out, 'latest.md')}, latest.svg, latest.json`);
+  // Only a full run speaks for the README.
+  if (!quick && ['host', 'cgi', 'deployments', 'soak'].every((phase) => only.has(phase)) && !args.modes) {
+    const readme = join(root, 'README.md');
+    const text = readFileSync(readme, 'utf8');
+    const start = text.indexOf(README_START);
+    const end = text.indexOf(README_END);
+    if (start === -1 || end === -1) throw new Error('bench: README.md has no bench:start/bench:end markers');
+    writeFileSync(readme, text.slice(0, start) + readmeSection(results) + text.slice(end + README_END.length));
+    log('updated the benchmark section of README.md');
+  }
 }
 
 /** The host half needs Debian's wrk and nginx; say so plainly instead of failing half way. */

@@ -15,9 +15,10 @@
  * `signal` is the gateway's (client gone, FCGI_ABORT_REQUEST, app timeout).
  * `clone()` returns a genuine undici Request following the same signal.
  *
- * One limit, documented in docs/tsgi.md: undici checks its own private state,
- * so `new Request(request)` and `fetch(request)` need a genuine Request:
- * pass `request.clone()` (or use realRequest() from ./middleware/real-request.ts).
+ * One limit, documented in docs/performance.md: undici checks its own private
+ * state, so `new Request(request)` and `fetch(request)` need a genuine Request:
+ * pass `request.clone()`, or wrap the app in genuineRequest()
+ * (./middleware/genuine-request.ts), which hands it undici's own.
  */
 import { inspect } from 'node:util';
 import { limitedBody, requestHeaders, requestUrl, type BodySource } from './environ.ts';
@@ -83,6 +84,13 @@ export class TsgiRequest {
     }
     request.#full = new Request(request.url, init);
     return request.#full;
+  }
+
+  /** The same request as undici's own object, following the same signal; its body is this one's (not teed). */
+  static genuine(request: Request): Request {
+    if (!(#parts in request)) return request;
+    const lazy = request as unknown as TsgiRequest;
+    return new Request(TsgiRequest.full(lazy), { signal: lazy.signal });
   }
 
   clone(): Request {

@@ -110,3 +110,23 @@ describe('requestUrl: the fast path gives the URL parser’s own answer', () => 
     expect(requestUrl({ ...base, HTTPS: 'on', HTTP_HOST: 'example.test:80', REQUEST_URI: '/x' })).toBe(new URL('https://example.test:80/x').href);
   });
 });
+
+describe('genuineRequest middleware', () => {
+  it('hands the app undici’s own Request, which new Request() and fetch() accept, with the same body and signal', async () => {
+    const { genuineRequest } = await import('../../gateway/middleware/genuine-request.ts');
+    const controller = new AbortController();
+    const { request, context } = requestFromEnviron(
+      { ...base, REQUEST_METHOD: 'POST', CONTENT_LENGTH: '2', HTTP_HOST: 'example.test', REQUEST_URI: '/p?q', HTTP_X_A: '1' },
+      () => chunks('o', 'k'),
+      { signal: controller.signal },
+    );
+    let seen: Request | undefined;
+    const app = genuineRequest((r) => { seen = r; return new Response(null); });
+    await app(request, context);
+    const rebuilt = new Request(seen!, { headers: { 'x-b': '2' } });
+    expect(rebuilt.url).toBe('http://example.test/p?q');
+    expect(await rebuilt.text()).toBe('ok');
+    controller.abort();
+    expect(seen!.signal.aborted).toBe(true);
+  });
+});
