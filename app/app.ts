@@ -1,7 +1,7 @@
 /**
  * yourapplication: the request inspector every deployment mode serves.
  * Routes are relative to the mount (ctx.scriptName); every URL the app
- * makes includes the mount. See design.md section 3 for the contract.
+ * makes includes the mount. The contract: docs/design.md#3-the-route-contract.
  */
 import type { TsgiApp, TsgiContext } from '../gateway/types.ts';
 import { echo } from './echo.ts';

@@ -1,6 +1,7 @@
 /**
- * What a correct answer is, computed from the request alone (design.md
- * section 3), never copied from a server's output: five servers giving the
+ * What a correct answer is (docs/design.md#52-correct), computed from the
+ * request alone by the route contract (docs/design.md#3-the-route-contract),
+ * never copied from a server's output: five servers giving the
  * same wrong answer must still fail.
  */
 import { createHash } from 'node:crypto';

@@ -4,7 +4,7 @@
  * sent exactly as written (to probe the server around the app). Each case
  * states its correct answer, computed from the request (contract.ts).
  *
- * design.md section 4 lists the floor; this goes past it where a real client
+ * docs/design.md#54-the-corpus lists the floor; this goes past it where a real client
  * or attacker would.
  */
 import { expect } from 'vitest';

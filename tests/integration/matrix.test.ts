@@ -1,7 +1,7 @@
 /**
  * The matrix: every corpus request, at both mounts, against all five modes.
  * For each case:
- *   - identical: the five normalized answers are equal (design.md section 4);
+ *   - identical: the five normalized answers are equal (docs/design.md#51-identical);
  *     a failure names the modes in each disagreeing group and how they differ;
  *   - correct: each mode's answer meets the route contract, computed from the
  *     request (five identical wrong answers fail here);

@@ -1,5 +1,5 @@
 /**
- * "Identical" as design.md section 4 defines it: the same status, the same
+ * "Identical" as docs/design.md#51-identical defines it: the same status, the same
  * headers and the same body bytes (after de-chunking), ignoring only Date,
  * Server, Connection, Keep-Alive, the framing headers and reason phrases.
  * Plus the readable report of who differs from whom, and how.
