@@ -7,18 +7,12 @@
  * byte of it on stdout would corrupt the response head.
  */
 import { writeSync } from 'node:fs';
-import { handleRequest, reasonPhrase, type HeaderList, type HandleOptions, type ResponseWriter } from './handler.ts';
+import { cgiHead } from './cgi-response.ts';
+import { handleRequest, type HandleOptions, type ResponseWriter } from './handler.ts';
 import { expectsBody, type BodySource } from './environ.ts';
 import type { Environ, TsgiApp } from './types.ts';
 
 const STDOUT_FD = 1;
-
-/** Writes the CGI response head: always a Status line, then the headers, then a blank line. */
-export function cgiHead(status: number, headers: HeaderList): string {
-  let head = `Status: ${status} ${reasonPhrase(status)}\r\n`;
-  for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
-  return `${head}\r\n`;
-}
 
 /** Sends every later write to process.stdout to stderr instead. */
 function divertStdoutToStderr(): void {

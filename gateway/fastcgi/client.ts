@@ -36,38 +36,19 @@ export interface FastCgiResult {
   records: FastCgiRecord[];
 }
 
-export interface CgiResponse {
-  status: number;
-  headers: Array<[string, string]>;
-  body: Buffer;
-}
-
-/** Splits a CGI response ("Status: 200 OK", headers, blank line, body) as a web server would. */
-export function parseCgiResponse(stdout: Buffer): CgiResponse {
-  let end = stdout.indexOf('\r\n\r\n');
-  let separator = 4;
-  if (end < 0) {
-    end = stdout.indexOf('\n\n');
-    separator = 2;
-  }
-  if (end < 0) throw new Error(`no end of headers in CGI response: ${JSON.stringify(stdout.subarray(0, 200).toString('latin1'))}`);
-  const headers: Array<[string, string]> = [];
-  let status = 200;
-  for (const line of stdout.subarray(0, end).toString('latin1').split(/\r?\n/)) {
-    const colon = line.indexOf(':');
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (name === 'status') status = Number.parseInt(value, 10);
-    else headers.push([name, value]);
-  }
-  return { status, headers, body: stdout.subarray(end + separator) };
-}
-
 export class FastCgiClient {
   readonly socket: Socket;
   readonly closed: Promise<void>;
   readonly #decoder = new RecordDecoder();
   readonly #received: FastCgiRecord[] = [];
+  /**
+   * Per request id, where its next request's records start in #received: just
+   * after the END_REQUEST that result() last returned for that id. A kept-alive
+   * connection may reuse an id once its request has ended (spec 3.3).
+   */
+  readonly #nextRequestStart = new Map<number, number>();
+  /** Where the answer to the next FCGI_GET_VALUES starts: after the last one returned. */
+  #nextValuesStart = 0;
   #waiters: Array<() => void> = [];
   #isClosed = false;
 
@@ -140,32 +121,48 @@ export class FastCgiClient {
     return this.#received;
   }
 
-  /** Waits until a received record matches; null if the connection closes first. */
-  async waitFor(match: (record: FastCgiRecord) => boolean): Promise<FastCgiRecord | null> {
-    for (let seen = 0; ;) {
+  /**
+   * Waits until a received record at index `from` or later matches; null if
+   * the connection closes first.
+   */
+  async waitFor(match: (record: FastCgiRecord) => boolean, from = 0): Promise<FastCgiRecord | null> {
+    const at = await this.#indexOf(match, from);
+    return at < 0 ? null : this.#received[at]!;
+  }
+
+  /** The index in #received of the first record from `from` on that matches; -1 if the connection closes first. */
+  async #indexOf(match: (record: FastCgiRecord) => boolean, from: number): Promise<number> {
+    for (let seen = from; ;) {
       for (; seen < this.#received.length; seen++) {
-        if (match(this.#received[seen]!)) return this.#received[seen]!;
+        if (match(this.#received[seen]!)) return seen;
       }
-      if (this.#isClosed) return null;
+      if (this.#isClosed) return -1;
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
   }
 
   async getValuesResult(): Promise<Map<string, string>> {
-    const record = await this.waitFor((r) => r.type === FCGI_GET_VALUES_RESULT);
-    if (!record) throw new Error('connection closed before FCGI_GET_VALUES_RESULT');
-    return new Map(decodeNameValuePairs(record.content));
+    const at = await this.#indexOf((r) => r.type === FCGI_GET_VALUES_RESULT, this.#nextValuesStart);
+    if (at < 0) throw new Error('connection closed before FCGI_GET_VALUES_RESULT');
+    this.#nextValuesStart = at + 1;
+    return new Map(decodeNameValuePairs(this.#received[at]!.content));
   }
 
-  /** Collects one request's STDOUT and STDERR until its END_REQUEST. */
+  /**
+   * Collects one request's STDOUT and STDERR until its END_REQUEST. Only
+   * records after the END_REQUEST of the previous request with this id count,
+   * so an id reused on a kept-alive connection gives the new request's response.
+   */
   async result(requestId: number): Promise<FastCgiResult> {
-    const end = await this.waitFor((r) => r.type === FCGI_END_REQUEST && r.requestId === requestId);
-    if (!end) throw new Error(`connection closed before FCGI_END_REQUEST for request ${requestId}`);
-    const records = this.#received.filter((r) => r.requestId === requestId && r.type !== FCGI_END_REQUEST);
+    const from = this.#nextRequestStart.get(requestId) ?? 0;
+    const at = await this.#indexOf((r) => r.type === FCGI_END_REQUEST && r.requestId === requestId, from);
+    if (at < 0) throw new Error(`connection closed before FCGI_END_REQUEST for request ${requestId}`);
+    this.#nextRequestStart.set(requestId, at + 1);
+    const records = this.#received.slice(from, at).filter((r) => r.requestId === requestId);
     return {
       stdout: Buffer.concat(records.filter((r) => r.type === FCGI_STDOUT).map((r) => r.content)),
       stderr: Buffer.concat(records.filter((r) => r.type === FCGI_STDERR).map((r) => r.content)).toString('utf8'),
-      ...decodeEndRequestBody(end.content),
+      ...decodeEndRequestBody(this.#received[at]!.content),
       records,
     };
   }

@@ -15,10 +15,11 @@
  *   behind on its body, and STDOUT waits for the socket to drain.
  */
 import type { Socket } from 'node:net';
-import { cgiHead } from '../cgi.ts';
+import { cgiHead } from '../cgi-response.ts';
 import { handleRequest, type HandleOptions, type ResponseWriter } from '../handler.ts';
 import { RequestSignal } from '../request-signal.ts';
 import type { Environ, TsgiApp } from '../types.ts';
+import { environFromParams } from './params.ts';
 import {
   decodeBeginRequestBody,
   decodeNameValuePairs,
@@ -105,26 +106,6 @@ export class RequestAborted extends Error {
 
 function defaultLog(line: string): void {
   process.stderr.write(`${line}\n`);
-}
-
-/**
- * FCGI_PARAMS as CGI meta-variables. A name sent twice means two things:
- * a request header the client repeated (nginx 1.22 sends one HTTP_X param per
- * header line, where Apache and lighttpd join them) is joined as HTTP does,
- * with ", " ("; " for cookies); any other variable (nginx sends SCRIPT_NAME
- * twice when a config sets it twice) is set by its last value, as in flup and Go.
- */
-export function environFromParams(pairs: Iterable<readonly [string, string]>): Environ {
-  const environ: Record<string, string> = Object.create(null);
-  for (const [name, value] of pairs) {
-    const previous = environ[name];
-    if (previous !== undefined && name.startsWith('HTTP_')) {
-      environ[name] = `${previous}${name === 'HTTP_COOKIE' ? '; ' : ', '}${value}`;
-    } else {
-      environ[name] = value;
-    }
-  }
-  return environ;
 }
 
 export class FastCgiConnection {

@@ -115,9 +115,14 @@ class HttpResponseWriter implements ResponseWriter {
   }
 
   abort(): void {
-    // Destroying the socket skips the terminating chunk (or leaves the
-    // Content-Length short): the client sees a truncated body, not a complete one.
-    this.#res.destroy();
+    // Closing the connection skips the terminating chunk (or leaves the
+    // Content-Length short): the client sees a truncated body, not a complete
+    // one. End the socket rather than destroy the response: node:http keeps
+    // the first writes corked until the next tick, and destroying now would
+    // throw away the head and chunks already written.
+    const socket = this.#res.socket;
+    if (socket && !socket.destroyed) socket.destroySoon();
+    else this.#res.destroy();
   }
 
   logError(message: string): void {

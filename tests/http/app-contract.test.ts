@@ -1,11 +1,11 @@
 /**
- * The whole route contract (design.md section 3) through the HTTP adapter,
+ * The whole route contract (docs/design.md#3-the-route-contract) through the HTTP adapter,
  * in-process with supertest, at the root and at /yourapplication. Expected
  * values are computed here from the request, not copied from the app.
  */
 import { createHash } from 'node:crypto';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import app, { deterministicByte } from '../../app/app.ts';
 import { createHttpServer } from '../../gateway/http/server.ts';
 import { mount } from '../../gateway/middleware/mount.ts';
@@ -87,11 +87,19 @@ describe.each(mounts)('route contract at $name', ({ prefix, server }) => {
     expect(res.body).toMatchObject({ method: 'DELETE', pathInfo: '/echo', body: { length: 0 } });
   });
 
-  it('GET /whoami reports the process', async () => {
-    const res = await request(server).get(at('/whoami')).expect(200);
-    expect(res.body).toMatchObject({ pid: process.pid });
-    expect(res.body.requests).toBeGreaterThan(0);
-    expect(typeof res.body.mode).toBe('string');
+  it('GET /whoami reports the process, and its mode from APP_MODE (development when unset)', async () => {
+    try {
+      // What each image sets (images/*/Dockerfile, configs/): the mode is read per request.
+      vi.stubEnv('APP_MODE', 'nginx-fcgi');
+      const res = await request(server).get(at('/whoami')).expect(200);
+      expect(res.body).toMatchObject({ pid: process.pid, mode: 'nginx-fcgi' });
+      expect(res.body.requests).toBeGreaterThan(0);
+      vi.stubEnv('APP_MODE', undefined);
+      const unset = await request(server).get(at('/whoami')).expect(200);
+      expect(unset.body.mode).toBe('development');
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('GET /redirect keeps the mount in Location, and refuses to leave the app', async () => {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseCgiResponse } from '../../gateway/fastcgi/client.ts';
+import { parseCgiResponse } from '../../gateway/cgi-response.ts';
 import { serveFastCgi, type FastCgiServer } from '../../gateway/fastcgi/server.ts';
 import app from '../fixtures/fastcgi-echo-app.ts';
 import { cgiParams } from '../fixtures/fastcgi-params.ts';

@@ -75,7 +75,19 @@ describe('tsgi command line', () => {
     expect(await response.text()).toBe('via fetch /x');
   });
 
-  it('UsageError is what the bin turns into exit code 2', () => {
-    expect(new UsageError('x')).toBeInstanceOf(Error);
+  it('UsageError is what the bin turns into exit code 2; any other error exits 1', () => {
+    // Every refusal of the command line or config file is a UsageError (that class, not just an Error)...
+    for (const argv of [['ftp', 'app.ts'], ['http'], ['http', 'app.ts', '--workers', '-1'], ['http', 'app.ts', '--frobnicate', '1']]) {
+      expect(() => parseArgs(argv)).toThrow(UsageError);
+    }
+    expect(() => applyConfigFile({ transport: 'http', appModule: 'a' } as CliOptions, 'tsgi.conf', 'no equals sign\n')).toThrow(UsageError);
+    // ...which the bin reports with a --help hint and exit status 2, as argparse-based servers (gunicorn) do.
+    const usage = tsgi('http', 'app/app.ts', '--frobnicate', '1');
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toBe('tsgi: --frobnicate: unknown setting "frobnicate"\nTry "tsgi --help".\n');
+    // An error that is not about usage (the config file cannot be read) exits 1, without the hint.
+    const other = tsgi('http', 'app/app.ts', '--config', join(tmpdir(), 'tsgi-no-such-dir', 'tsgi.conf'));
+    expect(other.status).toBe(1);
+    expect(other.stderr).toBe(`tsgi: ENOENT: no such file or directory, open '${join(tmpdir(), 'tsgi-no-such-dir', 'tsgi.conf')}'\n`);
   });
 });

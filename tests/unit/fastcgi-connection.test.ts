@@ -6,7 +6,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FastCgiClient, parseCgiResponse } from '../../gateway/fastcgi/client.ts';
+import { parseCgiResponse } from '../../gateway/cgi-response.ts';
+import { FastCgiClient } from '../../gateway/fastcgi/client.ts';
 import {
   encodeBeginRequestBody,
   encodeNameValuePairs,
@@ -121,6 +122,28 @@ describe('FastCGI connection', () => {
     expect(parseCgiResponse((await c.result(2)).stdout).body.toString()).toBe('yes\n');
   });
 
+  it('reuses a request id on a kept-alive connection and gets the second response, not the first one again', async () => {
+    // Spec 3.3: once its END_REQUEST is sent, a request id is free for the next request on the connection.
+    const c = await client(shared.path);
+    c.begin(1, { keepConn: true });
+    c.params(1, cgiParams('/hello'));
+    c.stdin(1, Buffer.alloc(0));
+    const first = await c.result(1);
+    expect(first.stdout.toString('latin1')).toBe('Status: 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 14\r\n\r\nHello, World!\n');
+
+    c.begin(1, { keepConn: true });
+    c.params(1, cgiParams('/ignore-body'));
+    c.stdin(1, Buffer.alloc(0));
+    const second = await c.result(1);
+    expect(second.protocolStatus).toBe(FCGI_REQUEST_COMPLETE);
+    // The whole STDOUT is the second response's: none of the first one's bytes come back.
+    expect(second.stdout.toString('latin1')).toBe('Status: 200 OK\r\ncontent-type: text/plain;charset=UTF-8\r\ncontent-length: 8\r\n\r\nignored\n');
+    expect(parseCgiResponse(second.stdout).body.toString('latin1')).toBe('ignored\n');
+    // Both END_REQUESTs really came on this one connection.
+    expect(c.received.filter((r) => r.type === FCGI_END_REQUEST && r.requestId === 1)).toHaveLength(2);
+    expect(c.isClosed).toBe(false);
+  });
+
   it('closes after END_REQUEST without FCGI_KEEP_CONN, keeps the connection with it', async () => {
     const closing = await client(shared.path);
     closing.begin(1);
@@ -148,6 +171,9 @@ describe('FastCGI connection', () => {
     const d = await client(shared.path);
     d.getValues(['FCGI_MAX_CONNS']);
     expect([...(await d.getValuesResult())]).toEqual([['FCGI_MAX_CONNS', '100']]);
+    // A second query on the same connection gets its own answer, not the first one again.
+    d.getValues(['FCGI_MPXS_CONNS']);
+    expect([...(await d.getValuesResult())]).toEqual([['FCGI_MPXS_CONNS', '1']]);
   });
 
   it('answers an unknown management record type with FCGI_UNKNOWN_TYPE', async () => {

@@ -6,7 +6,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FastCgiClient, fastCgiRequest, parseCgiResponse } from '../../gateway/fastcgi/client.ts';
+import { parseCgiResponse } from '../../gateway/cgi-response.ts';
+import { FastCgiClient, fastCgiRequest } from '../../gateway/fastcgi/client.ts';
 import {
   encodeBeginRequestBody,
   encodeNameValuePairs,

@@ -1,5 +1,5 @@
-import { environFromParams } from '../../gateway/fastcgi/connection.ts';
 import { describe, expect, it } from 'vitest';
+import { environFromParams } from '../../gateway/fastcgi/params.ts';
 import {
   decodeBeginRequestBody,
   decodeEndRequestBody,
@@ -49,9 +49,14 @@ describe('record header', () => {
     expect(() => new RecordDecoder().push(record)).toThrow(/version 2/);
   });
 
-  it('round-trips begin and end request bodies', () => {
-    expect(decodeBeginRequestBody(encodeBeginRequestBody(FCGI_RESPONDER, FCGI_KEEP_CONN))).toEqual({ role: 1, flags: 1 });
-    expect(decodeEndRequestBody(encodeEndRequestBody(0xfffffffe, FCGI_OVERLOADED))).toEqual({ appStatus: 0xfffffffe, protocolStatus: 2 });
+  it('encodes and decodes begin and end request bodies as spec sections 5.1 and 5.5 lay them out', () => {
+    // FCGI_BeginRequestBody: role (2 bytes, big-endian), flags, 5 reserved bytes.
+    expect([...encodeBeginRequestBody(FCGI_RESPONDER, FCGI_KEEP_CONN)]).toEqual([0, 1, 1, 0, 0, 0, 0, 0]);
+    expect(decodeBeginRequestBody(Buffer.from([0, 1, 1, 0, 0, 0, 0, 0]))).toEqual({ role: 1, flags: 1 });
+    expect(decodeBeginRequestBody(Buffer.from([0, 3, 0, 0, 0, 0, 0, 0]))).toEqual({ role: 3, flags: 0 });
+    // FCGI_EndRequestBody: appStatus (4 bytes, big-endian), protocolStatus, 3 reserved bytes.
+    expect([...encodeEndRequestBody(0xfffffffe, FCGI_OVERLOADED)]).toEqual([0xff, 0xff, 0xff, 0xfe, 2, 0, 0, 0]);
+    expect(decodeEndRequestBody(Buffer.from([0x01, 0x02, 0x03, 0x04, 3, 0, 0, 0]))).toEqual({ appStatus: 0x01020304, protocolStatus: 3 });
     expect(() => decodeBeginRequestBody(Buffer.alloc(7))).toThrow(FastCgiProtocolError);
   });
 });
@@ -83,6 +88,15 @@ describe('name-value pairs', () => {
     expect([...longName.subarray(0, 5)]).toEqual([0x80, 0x01, 0x11, 0x70, 0]);
   });
 
+  it('decodes 1-byte and 4-byte lengths written out by hand', () => {
+    const bytes = Buffer.from([
+      1, 0x80, 0, 0, 128, 0x42, ...new Array<number>(128).fill(0x79), // B = 128 x "y": 4-byte value length
+      0x80, 0, 0, 2, 0, 0x41, 0x42, // AB = "": 4-byte name length (allowed below 128 too), empty value
+      1, 2, 0x43, 0xc3, 0xa9, // C = "é" (UTF-8)
+    ]);
+    expect(decodeNameValuePairs(bytes)).toEqual([['B', 'y'.repeat(128)], ['AB', ''], ['C', 'é']]);
+  });
+
   it('round-trips in order, keeping duplicates, empty values and UTF-8', () => {
     const pairs: Array<[string, string]> = [
       ['SCRIPT_NAME', '/yourapplication'], ['SCRIPT_NAME', ''], ['EMPTY', ''],
@@ -100,17 +114,47 @@ describe('name-value pairs', () => {
 });
 
 describe('RecordDecoder', () => {
-  const stream = Buffer.concat([
-    encodeRecord(FCGI_PARAMS, 1, encodeNameValuePairs([['A', 'b']])),
-    encodeRecord(FCGI_PARAMS, 1),
-    ...encodeStream(FCGI_STDOUT, 2, Buffer.alloc(70_000, 0x61)),
-    encodeRecord(FCGI_STDOUT, 300, Buffer.from('tail')),
+  // Written out from the spec (section 3.3): each record is version 1, type, requestId (2 bytes,
+  // big-endian), contentLength (2 bytes), paddingLength, a reserved byte, the content, the padding.
+  const a = (n: number): number[] => new Array<number>(n).fill(0x61);
+  const zeros = (n: number): number[] => new Array<number>(n).fill(0);
+  const stream = Buffer.from([
+    1, 4, 0, 1, 0, 4, 4, 0, 1, 1, 0x41, 0x62, ...zeros(4), // FCGI_PARAMS, id 1: the pair A=b (lengths 1, 1), 4 padding
+    1, 4, 0, 1, 0, 0, 0, 0, // empty FCGI_PARAMS, id 1: end of the params
+    1, 6, 0, 2, 0xff, 0xff, 1, 0, ...a(65535), ...zeros(1), // FCGI_STDOUT, id 2: 65535 bytes, 1 padding
+    1, 6, 0, 2, 0x11, 0x71, 7, 0, ...a(4465), ...zeros(7), // FCGI_STDOUT, id 2: the other 4465 of 70000, 7 padding
+    1, 6, 0x01, 0x2c, 0, 4, 4, 0, 0x74, 0x61, 0x69, 0x6c, ...zeros(4), // FCGI_STDOUT, id 300: "tail", 4 padding
   ]);
-  const expected = new RecordDecoder().push(stream).map((r) => ({ ...r, content: Buffer.from(r.content) }));
+  const expected = [
+    { type: 4, requestId: 1, content: Buffer.from([1, 1, 0x41, 0x62]) },
+    { type: 4, requestId: 1, content: Buffer.alloc(0) },
+    { type: 6, requestId: 2, content: Buffer.alloc(65535, 0x61) },
+    { type: 6, requestId: 2, content: Buffer.alloc(4465, 0x61) },
+    { type: 6, requestId: 300, content: Buffer.from('tail') },
+  ];
+
+  it('the encoders write exactly these bytes', () => {
+    expect(Buffer.concat([
+      encodeRecord(FCGI_PARAMS, 1, encodeNameValuePairs([['A', 'b']])),
+      encodeRecord(FCGI_PARAMS, 1),
+      ...encodeStream(FCGI_STDOUT, 2, Buffer.alloc(70_000, 0x61)),
+      encodeRecord(FCGI_STDOUT, 300, Buffer.from('tail')),
+    ]).equals(stream)).toBe(true);
+  });
 
   it('decodes a whole stream in one push', () => {
-    expect(expected.map((r) => [r.type, r.requestId, r.content.byteLength])).toEqual([
-      [FCGI_PARAMS, 1, 4], [FCGI_PARAMS, 1, 0], [FCGI_STDOUT, 2, 65535], [FCGI_STDOUT, 2, 4465], [FCGI_STDOUT, 300, 4],
+    const records = new RecordDecoder().push(stream).map((r) => ({ ...r, content: Buffer.from(r.content) }));
+    expect(records).toEqual(expected);
+  });
+
+  it('skips whatever padding the header declares, not only padding to 8 (spec 3.3: it is optional)', () => {
+    const records = new RecordDecoder().push(Buffer.from([
+      1, 6, 0, 1, 0, 2, 0, 0, 0x48, 0x69, // FCGI_STDOUT, id 1: "Hi", no padding
+      1, 6, 0, 1, 0, 1, 255, 0, 0x21, ...zeros(255), // FCGI_STDOUT, id 1: "!", 255 padding
+      1, 3, 0, 1, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // FCGI_END_REQUEST, id 1
+    ]));
+    expect(records.map((r) => [r.type, r.requestId, r.content.toString('latin1')])).toEqual([
+      [6, 1, 'Hi'], [6, 1, '!'], [3, 1, '\0'.repeat(8)],
     ]);
   });
 
