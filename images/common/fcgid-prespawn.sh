@@ -1,0 +1,47 @@
+#!/bin/bash
+# The apache-fcgid image's CMD wrapper (only that image uses it): starts a one-off warm-up in the
+# background, then execs the server (`yourapplication-prespawn apache2 -DFOREGROUND`), which
+# so stays PID 1 and gets docker's signals.
+#
+# Why: mod_fcgid has no setting that starts app processes at boot
+# (FcgidMinProcessesPerClass only keeps them once they exist), and it spawns a
+# second process only for a request that finds the first one busy, has slept
+# 1 s, and finds it still busy. Apache runs 2 workers in this image (fcgid.conf),
+# so with quick requests that practically never happens: the pool would stay
+# at 1 process, and every request that found it busy would sleep 1 s.
+# The warm-up makes that happen once, on purpose: a request that keeps the
+# first process busy for 1.5 s (the app's GET /slow), and 0.3 s later an
+# ordinary one, which sleeps its 1 s, finds the first still busy and gets
+# the second process spawned. Both are then kept (FcgidMinProcessesPerClass 2).
+# Costs ~2 s of one worker at start; the two requests are in the access log
+# with the User-Agent "yourapplication-prespawn".
+set -eu
+
+get() {
+  exec 3<>/dev/tcp/127.0.0.1/8080
+  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: yourapplication-prespawn\r\nConnection: close\r\n\r\n' "$1" >&3
+  cat <&3 >/dev/null
+}
+
+warm_up() {
+  local mount="${APP_MOUNT:-}" i
+  mount="${mount%/}"
+  # Apache is up once the port takes connections (at most ~10 s).
+  for i in $(seq 100); do
+    if (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  get "$mount/slow?ms=1500" &
+  sleep 0.3
+  get "$mount/hello"
+  wait
+  # Say so in `docker logs` if the pool did not come up whole.
+  local procs
+  procs=$(pgrep -c -f '^node /srv/yourapplication/app/yourapplication.fcgi' || true)
+  if [ "${procs:-0}" -lt 2 ]; then
+    echo "prespawn: ${procs:-0} app process(es) after the warm-up, expected 2" >&2
+  fi
+}
+
+( warm_up >/dev/null ) </dev/null &
+exec "$@"
