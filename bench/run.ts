@@ -168,7 +168,8 @@ if (only.has('deployments') || only.has('soak')) {
   if (only.has('deployments')) await deploymentPhase(deployments);
   if (only.has('soak')) {
     const persistent = deployments.filter((d) => d.kind === 'ours' && !d.perRequestProcess);
-    results.soak = await soak(persistent, soakTarget, quick ? 30 : 240, log);
+    // Bounded: apache-fcgid (about 3,000 req/s) needs about 6 minutes for a million.
+    results.soak = await soak(persistent, soakTarget, quick ? 30 : 480, log);
   }
 }
 write();

@@ -37,7 +37,7 @@ warm_up() {
   wait
   # Say so in `docker logs` if the pool did not come up whole.
   local procs
-  procs=$(pgrep -c -f '^node /srv/yourapplication/app/yourapplication.fcgi' || true)
+  procs=$(pgrep -c -f '^node .*/srv/yourapplication/app/yourapplication\.fcgi$' || true)
   if [ "${procs:-0}" -lt 2 ]; then
     echo "prespawn: ${procs:-0} app process(es) after the warm-up, expected 2" >&2
   fi
