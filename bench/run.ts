@@ -47,6 +47,8 @@ const seconds = Number(args.seconds ?? (quick ? 2 : 5));
 const soakTarget = Number(args['soak-requests'] ?? (quick ? 50_000 : 1_000_000));
 const only = new Set(args.only.split(','));
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+// Ctrl-C or a kill still runs the 'exit' handlers that stop the host servers and remove the containers.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 
 const results: BenchResults = {
   date: new Date().toISOString().slice(0, 10),

@@ -141,7 +141,7 @@ export function markdown(results: BenchResults): string {
 
   lines.push('', '## Goals', '', '| goal | measured | met |', '|---|---|---|');
   for (const goal of goals(results)) lines.push(`| ${goal.goal} | ${goal.measured} | ${goal.met ? 'yes' : '**no**'} |`);
-  lines.push('', 'Reproduce: `make bench` (about 15 minutes; `make bench QUICK=1` for a one-minute version). The machine is shared and noisy: compare ratios within one run, not absolute figures across runs.', '');
+  lines.push('', 'Reproduce: `make bench` (about 20 minutes; `make bench QUICK=1` for a one-minute version). The machine is shared and noisy: compare ratios within one run, not absolute figures across runs.', '');
   return lines.join('\n');
 }
 
@@ -215,6 +215,6 @@ export function readmeSection(results: BenchResults): string {
     lines.push('', `Memory, ${n0(results.soakTarget)} requests per persistent deployment (RSS of each app process, MB, after 10k / at the end / after 30 s idle): ${results.soak.map((s) => `${s.name} ${mb(s.first)} → ${mb(s.end)} → ${mb(s.idle)}`).join('; ')}.`);
   }
   if (results.cgi) lines.push('', `A CGI request is a Node start: ${results.cgi.nodeBare.toFixed(0)} ms for \`node -e 0\`, ${results.cgi.nodeWithResponse.toFixed(0)} ms once Node's Fetch classes load, ${results.cgi.cgiWarmCache.toFixed(0)} ms for the whole request with the compile cache the images warm (${results.cgi.cgiNoCache.toFixed(0)} ms without).`);
-  lines.push('', 'Reproduce: `make bench` (about 15 minutes; needs Docker, and `wrk` and `nginx-light` on the host) or `make bench QUICK=1` (a minute or two, not for the README). The machine is shared and noisy: read ratios within one run.', '', README_END);
+  lines.push('', 'Reproduce: `make bench` (about 20 minutes; needs Docker, and `wrk` and `nginx-light` on the host) or `make bench QUICK=1` (a minute or two, not for the README). The machine is shared and noisy: read ratios within one run.', '', README_END);
   return lines.join('\n');
 }
