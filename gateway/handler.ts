@@ -181,6 +181,8 @@ function callApp(
   });
 }
 
+const NO_BODY = new Uint8Array(0);
+
 /** Head and body in one go, through the transport's sendWhole when it has one. */
 async function sendWhole(writer: ResponseWriter, status: number, headers: HeaderList, body: Uint8Array): Promise<void> {
   if (writer.sendWhole) return writer.sendWhole(status, headers, body);
@@ -208,8 +210,7 @@ export async function handleRequest(
       await response.body?.cancel();
       if (!bodyless(method, response.status) && declared === undefined) headers.push(['content-length', '0']);
       headSent = true;
-      await writer.sendHead(response.status, headers);
-      await writer.end();
+      await sendWhole(writer, response.status, headers, NO_BODY);
       return;
     }
     const body = await readBody(response.body);

@@ -105,20 +105,30 @@ export function paddingFor(contentLength: number): number {
   return (8 - (contentLength % 8)) % 8;
 }
 
+function checkRequestId(requestId: number): void {
+  if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffff) throw new RangeError(`invalid request id ${requestId}`);
+}
+
+/** Writes one record header into `target` at `offset` (every encoder here goes through this). */
+function writeHeader(target: Buffer, offset: number, type: number, requestId: number, contentLength: number, paddingLength: number): void {
+  target[offset] = FCGI_VERSION_1;
+  target[offset + 1] = type;
+  target.writeUInt16BE(requestId, offset + 2);
+  target.writeUInt16BE(contentLength, offset + 4);
+  target[offset + 6] = paddingLength;
+  target[offset + 7] = 0;
+}
+
 /** One complete record: header, content (at most 65535 bytes) and zero padding. */
 export function encodeRecord(type: number, requestId: number, content: Uint8Array = new Uint8Array(0)): Buffer {
   const length = content.byteLength;
   if (length > FCGI_MAX_CONTENT_LENGTH) {
     throw new RangeError(`record content of ${length} bytes exceeds ${FCGI_MAX_CONTENT_LENGTH}; use encodeStream`);
   }
-  if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffff) throw new RangeError(`invalid request id ${requestId}`);
+  checkRequestId(requestId);
   const padding = paddingFor(length);
   const record = Buffer.alloc(FCGI_HEADER_LEN + length + padding);
-  record[0] = FCGI_VERSION_1;
-  record[1] = type;
-  record.writeUInt16BE(requestId, 2);
-  record.writeUInt16BE(length, 4);
-  record[6] = padding;
+  writeHeader(record, 0, type, requestId, length, padding);
   record.set(content, FCGI_HEADER_LEN);
   return record;
 }
@@ -144,7 +154,7 @@ export function encodeStream(type: number, requestId: number, payload: Uint8Arra
  * allocation and one syscall.
  */
 export function encodeResponseEnd(requestId: number, payload: Uint8Array, appStatus: number, protocolStatus: number, closeStderr: boolean): Buffer {
-  if (!Number.isInteger(requestId) || requestId < 0 || requestId > 0xffff) throw new RangeError(`invalid request id ${requestId}`);
+  checkRequestId(requestId);
   let size = FCGI_HEADER_LEN + (closeStderr ? FCGI_HEADER_LEN : 0) + FCGI_HEADER_LEN + 8;
   for (let offset = 0; offset < payload.byteLength; offset += FCGI_MAX_CONTENT_LENGTH) {
     const length = Math.min(FCGI_MAX_CONTENT_LENGTH, payload.byteLength - offset);
@@ -153,12 +163,7 @@ export function encodeResponseEnd(requestId: number, payload: Uint8Array, appSta
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   const header = (type: number, length: number, padding: number): void => {
-    out[at] = FCGI_VERSION_1;
-    out[at + 1] = type;
-    out.writeUInt16BE(requestId, at + 2);
-    out.writeUInt16BE(length, at + 4);
-    out[at + 6] = padding;
-    out[at + 7] = 0;
+    writeHeader(out, at, type, requestId, length, padding);
     at += FCGI_HEADER_LEN;
   };
   for (let offset = 0; offset < payload.byteLength; offset += FCGI_MAX_CONTENT_LENGTH) {
@@ -173,9 +178,7 @@ export function encodeResponseEnd(requestId: number, payload: Uint8Array, appSta
   header(FCGI_STDOUT, 0, 0);
   if (closeStderr) header(FCGI_STDERR, 0, 0);
   header(FCGI_END_REQUEST, 8, 0);
-  out.writeUInt32BE(appStatus >>> 0, at);
-  out[at + 4] = protocolStatus;
-  out.fill(0, at + 5, at + 8);
+  out.set(encodeEndRequestBody(appStatus, protocolStatus), at);
   return out;
 }
 
