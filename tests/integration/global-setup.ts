@@ -9,6 +9,7 @@
  *                           else node:24-bookworm-slim)
  *   INTEGRATION_MODES       comma-separated subset of the modes (default: all five)
  *   INTEGRATION_SKIP_BUILD  "1": use the images already tagged, don't build
+ *   TEST_IMAGE_TAG          the images' tag (default: test), for parallel runs on one engine
  */
 process.env.TESTCONTAINERS_RYUK_DISABLED = 'true'; // the reaper image can't be pulled offline
 
@@ -20,7 +21,7 @@ import { buildImage, containerLogs, docker, imageExists } from './docker.ts';
 import { CONTAINER_LABEL, imageTag, MOUNTS, selectedModes, type Missing, type Mode, type Mount, type Target } from './matrix.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const RUN_DIR = join(tmpdir(), 'yourapplication-integration');
+const RUN_DIR = join(tmpdir(), `yourapplication-integration${process.env.TEST_IMAGE_TAG ? `-${process.env.TEST_IMAGE_TAG}` : ''}`);
 const BUILD_CONCURRENCY = 2;
 const START_CONCURRENCY = 3;
 /** The pid of the run that started a container: leftovers of dead runs are removed, live runs' are not. */

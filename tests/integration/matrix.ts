@@ -11,9 +11,15 @@ export const MOUNTS = ['', '/yourapplication'] as const;
 export type Mount = (typeof MOUNTS)[number];
 export const PREFIX = '/yourapplication';
 
-/** The tag compose.yaml gives each mode's image, so `make up` and the tests share builds. */
-export function imageTag(mode: Mode): string {
-  return `yourapplication/${mode}:test`;
+/**
+ * The tag the run builds each mode's image under: `:test` unless
+ * TEST_IMAGE_TAG names another, so that two checkouts can run the matrix on
+ * one Docker engine without overwriting each other's images.
+ */
+export function imageTag(mode: Mode, env: NodeJS.ProcessEnv = process.env): string {
+  const tag = env.TEST_IMAGE_TAG?.trim() || 'test';
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new Error(`TEST_IMAGE_TAG=${JSON.stringify(tag)} is not a Docker tag`);
+  return `yourapplication/${mode}:${tag}`;
 }
 
 export function mountLabel(mount: Mount): string {
