@@ -92,7 +92,9 @@ function selectedDeployments(): Deployment[] {
 function buildImages(deployments: Deployment[]): void {
   const base = baseImage(root);
   ensureImage(WRK_IMAGE, 'images/wrk/Dockerfile', 'images/wrk', base);
-  for (const d of deployments) ensureImage(d.tag, join(root, d.dockerfile), join(root, d.context), base);
+  for (const d of deployments) {
+    ensureImage(d.tag, join(root, d.dockerfile), join(root, d.context), base, { target: d.target, rebuild: d.kind === 'ours' });
+  }
 }
 
 async function appMemory(id: string, deployment: Deployment): Promise<number[]> {

@@ -8,6 +8,8 @@ export interface Deployment {
   kind: 'ours' | 'classic' | 'ceiling';
   tag: string;
   dockerfile: string;
+  /** The Dockerfile stage to build (ours: the mode's stage of images/Dockerfile). */
+  target?: string;
   /** Docker build context, relative to the repository root. */
   context: string;
   /** The classic stack (or our deployment) this one is compared with. */
@@ -24,7 +26,8 @@ const ours = (name: string, more: Partial<Deployment>): Deployment => ({
   name,
   kind: 'ours',
   tag: `yourapplication/${name}:latest`,
-  dockerfile: `images/${name}/Dockerfile`,
+  dockerfile: 'images/Dockerfile',
+  target: name,
   context: '.',
   appProcess: /\bnode\b/,
   ...more,

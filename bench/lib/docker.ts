@@ -19,11 +19,18 @@ export function baseImage(root: string): string {
   return execFileSync(join(root, 'images/base/resolve.sh'), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 }
 
-/** Builds `tag` from `dockerfile` (context `context`) unless it exists already. */
-export function ensureImage(tag: string, dockerfile: string, context: string, base: string): void {
-  if (imageExists(tag)) return;
+/**
+ * Builds `tag` from `dockerfile` (context `context`, stage `target` if given).
+ * `rebuild`: build even if the tag exists (ours: the layer cache makes that a
+ * few seconds, and the bench must never measure yesterday's image); the
+ * classic stacks, which never change, are built once.
+ */
+export function ensureImage(tag: string, dockerfile: string, context: string, base: string, options: { target?: string; rebuild?: boolean } = {}): void {
+  if (!options.rebuild && imageExists(tag)) return;
   console.error(`bench: building ${tag}`);
-  execFileSync('docker', ['build', '-q', '--build-arg', `BASE_IMAGE=${base}`, '-f', dockerfile, '-t', tag, context], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const args = ['build', '-q', '--build-arg', `BASE_IMAGE=${base}`, '-f', dockerfile, '-t', tag];
+  if (options.target) args.push('--target', options.target);
+  execFileSync('docker', [...args, context], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DOCKER_BUILDKIT: '0' } });
 }
 
 export async function waitHealthy(id: string, seconds = 120): Promise<void> {

@@ -89,7 +89,7 @@ describe.each(mounts)('route contract at $name', ({ prefix, server }) => {
 
   it('GET /whoami reports the process, and its mode from APP_MODE (development when unset)', async () => {
     try {
-      // What each image sets (images/*/Dockerfile, configs/): the mode is read per request.
+      // What each image sets (images/Dockerfile, configs/): the mode is read per request.
       vi.stubEnv('APP_MODE', 'nginx-fcgi');
       const res = await request(server).get(at('/whoami')).expect(200);
       expect(res.body).toMatchObject({ pid: process.pid, mode: 'nginx-fcgi' });

@@ -35,12 +35,15 @@ export async function imageExists(tag: string): Promise<boolean> {
 export function buildImage(options: {
   context: string;
   dockerfile: string;
+  /** The stage to build, for a multi-stage Dockerfile. */
+  target?: string;
   tag: string;
   buildArgs: Record<string, string>;
   logFile: string;
   timeoutMs: number;
 }): Promise<void> {
   const args = ['build', '--file', options.dockerfile, '--tag', options.tag];
+  if (options.target) args.push('--target', options.target);
   for (const [key, value] of Object.entries(options.buildArgs)) args.push('--build-arg', `${key}=${value}`);
   args.push(options.context);
   return new Promise((resolve, reject) => {

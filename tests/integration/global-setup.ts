@@ -58,7 +58,8 @@ async function buildAll(modes: Mode[]): Promise<void> {
     const t0 = Date.now();
     await buildImage({
       context: ROOT,
-      dockerfile: join(ROOT, 'images', mode, 'Dockerfile'),
+      dockerfile: join(ROOT, 'images', 'Dockerfile'),
+      target: mode,
       tag: imageTag(mode),
       buildArgs: { BASE_IMAGE: base },
       logFile: join(RUN_DIR, `build-${mode}.log`),
