@@ -30,8 +30,8 @@ function hello(): Response {
 }
 
 /** Only paths inside this app: "//evil.example" or "https://..." would make an open redirect. */
-function redirect(url: URL, ctx: TsgiContext): Response {
-  const to = url.searchParams.get('to') ?? '/';
+function redirect(request: Request, ctx: TsgiContext): Response {
+  const to = new URL(request.url).searchParams.get('to') ?? '/';
   if (!to.startsWith('/') || to.startsWith('//') || to.includes('\\')) return text('to must be a path inside the app\n', 400);
   const location = ctx.scriptName + to;
   return new Response(`Redirecting to ${location}\n`, { status: 302, headers: { ...TEXT, location } });
@@ -46,8 +46,8 @@ function cookies(ctx: TsgiContext): Response {
 }
 
 /** N chunks, one every 10 ms, with no Content-Length: the servers must pass them through. */
-function stream(url: URL, ctx: TsgiContext): Response {
-  const chunks = boundedInt(url.searchParams.get('chunks') ?? '5', 0, MAX_STREAM_CHUNKS);
+function stream(request: Request, ctx: TsgiContext): Response {
+  const chunks = boundedInt(new URL(request.url).searchParams.get('chunks') ?? '5', 0, MAX_STREAM_CHUNKS);
   if (chunks === undefined) return text(`chunks must be 0..${MAX_STREAM_CHUNKS}\n`, 400);
   const encoder = new TextEncoder();
   let sent = 0;
@@ -89,8 +89,8 @@ function status(code: number): Response {
   return new Response(bodyless ? null : `status ${code}\n`, { status: code, headers: bodyless ? {} : TEXT });
 }
 
-async function slow(url: URL, ctx: TsgiContext): Promise<Response> {
-  const ms = boundedInt(url.searchParams.get('ms') ?? '1000', 0, MAX_SLEEP_MS);
+async function slow(request: Request, ctx: TsgiContext): Promise<Response> {
+  const ms = boundedInt(new URL(request.url).searchParams.get('ms') ?? '1000', 0, MAX_SLEEP_MS);
   if (ms === undefined) return text(`ms must be 0..${MAX_SLEEP_MS}\n`, 400);
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -107,23 +107,24 @@ function methodNotAllowed(): Response {
   return text('method not allowed\n', 405, { allow: 'GET, HEAD' });
 }
 
-type Handler = (url: URL, request: Request, ctx: TsgiContext, params: string[]) => Response | Promise<Response>;
+/** A route's handler. The routes that read the query parse request.url themselves: most never need a URL object. */
+type Handler = (request: Request, ctx: TsgiContext, params: string[]) => Response | Promise<Response>;
 
 /** GET routes, matched on PATH_INFO (HEAD answers the same headers; the gateway drops the body). */
 const GET_ROUTES: Array<[pattern: RegExp, handler: Handler]> = [
-  [/^\/?$/, (_url, request, ctx) => indexPage(request, ctx)],
+  [/^\/?$/, (request, ctx) => indexPage(request, ctx)],
   [/^\/hello$/, () => hello()],
-  [/^\/whoami$/, (_url, _request, ctx) => jsonResponse(processFacts(ctx.environ))],
-  [/^\/redirect$/, (url, _request, ctx) => redirect(url, ctx)],
-  [/^\/cookies$/, (_url, _request, ctx) => cookies(ctx)],
-  [/^\/stream$/, (url, _request, ctx) => stream(url, ctx)],
-  [/^\/slow$/, (url, _request, ctx) => slow(url, ctx)],
+  [/^\/whoami$/, (_request, ctx) => jsonResponse(processFacts(ctx.environ))],
+  [/^\/redirect$/, (request, ctx) => redirect(request, ctx)],
+  [/^\/cookies$/, (_request, ctx) => cookies(ctx)],
+  [/^\/stream$/, (request, ctx) => stream(request, ctx)],
+  [/^\/slow$/, (request, ctx) => slow(request, ctx)],
   [/^\/error$/, () => { throw new Error('this handler throws on purpose (GET /error)'); }],
-  [/^\/bytes\/(\d+)$/, (_url, _request, _ctx, [n]) => {
+  [/^\/bytes\/(\d+)$/, (_request, _ctx, [n]) => {
     const count = boundedInt(n, 0, MAX_BYTES);
     return count === undefined ? text(`n must be 0..${MAX_BYTES}\n`, 400) : bytes(count);
   }],
-  [/^\/status\/(\d+)$/, (_url, _request, _ctx, [n]) => {
+  [/^\/status\/(\d+)$/, (_request, _ctx, [n]) => {
     const code = boundedInt(n, 200, 599);
     return code === undefined ? text('code must be 200..599\n', 400) : status(code);
   }],
@@ -137,7 +138,7 @@ const app: TsgiApp = (request, ctx) => {
     const match = pattern.exec(path);
     if (!match) continue;
     if (request.method !== 'GET' && request.method !== 'HEAD') return methodNotAllowed();
-    return handler(new URL(request.url), request, ctx, match.slice(1));
+    return handler(request, ctx, match.slice(1));
   }
   return notFound(ctx);
 };

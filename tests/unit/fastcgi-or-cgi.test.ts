@@ -1,7 +1,7 @@
 // runFastCgiOrCgi decides by what fd 0 is, like flup: a listening socket means FastCGI,
 // anything else (a pipe, a file, mod_cgid's connected socket) means one CGI request.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,9 +85,12 @@ describe('runFastCgiOrCgi serves FastCGI', () => {
     child.stderr!.on('data', (d: Buffer) => { stderr += d; });
     const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await waitFor(async () => existsSync(path), 'spawn-fcgi socket');
-      const client = await FastCgiClient.connect({ path });
-      // The socket accepts as soon as spawn-fcgi binds it; a first answer shows node is up and serving.
+      // The socket file appears at bind(), a moment before listen(): until then a
+      // connect is refused, so wait for a connection, not for the file.
+      let client: FastCgiClient | undefined;
+      await waitFor(async () => { client = await FastCgiClient.connect({ path }); return true; }, 'spawn-fcgi socket accepting');
+      if (!client) throw new Error('unreachable: waitFor returned without a connection');
+      // The socket accepts as soon as spawn-fcgi listens; a first answer shows node is up and serving.
       client.begin(2, { keepConn: true });
       client.params(2, cgiParams('/hello'));
       client.stdin(2, Buffer.alloc(0));
