@@ -206,18 +206,26 @@ describe('pre-fork master (real processes)', () => {
     expect(seen).toEqual(after);
   });
 
-  it('kills and replaces a worker whose event loop blocks longer than --timeout', async () => {
+  it('logs where a worker stuck longer than --timeout is, then kills and replaces it', async () => {
     const before = master.livePids();
-    const blocked = get(port, '/block?ms=5000').then(
+    const stuck = get(port, '/spin').then(
       (answer) => `answered ${answer.status}`,
       (error: Error) => error.message,
     );
     const [match] = await master.waitFor(/worker (\d+) sent no heartbeat for [\d.]+ s \(timeout 3 s\), killing it/, 1, 7_000);
     const victim = Number(match[1]);
     expect(before.has(victim)).toBe(true);
-    // The request the blocked worker held dies with it: the client sees the connection go, not an answer.
-    expect(await blocked).not.toMatch(/^answered/);
     await master.waitFor(new RegExp(`worker ${victim} killed after its heartbeat timed out; respawning`));
+    // The stack of the stuck main thread, innermost frame first (the function that spins, in the app's file),
+    // logged before the kill.
+    const stackAt = master.lines.findIndex((line) => line.endsWith(`worker ${victim} was stuck here:`));
+    const killedAt = master.lines.findIndex((line) => line.includes(`worker ${victim} killed after its heartbeat timed out`));
+    expect(stackAt).toBeGreaterThan(-1);
+    expect(stackAt).toBeLessThan(killedAt);
+    expect(master.lines[stackAt + 1]).toMatch(/\] {5}at spinForever \(file:\/\/.*\/tests\/fixtures\/prefork-app\.ts:\d+:\d+\)$/);
+    expect(master.lines[stackAt + 2]).toMatch(/\] {5}at app \(file:\/\/.*\/tests\/fixtures\/prefork-app\.ts:\d+:\d+\)$/);
+    // The request the stuck worker held dies with it: the client sees the connection go, not an answer.
+    expect(await stuck).not.toMatch(/^answered/);
     const after = await master.waitForLive(2);
     expect(after.has(victim)).toBe(false);
   });
