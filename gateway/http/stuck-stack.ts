@@ -14,7 +14,7 @@
  * asks on the worker's stack channel, the thread pauses the main thread and
  * sends its frames back. No inspector port is opened: nothing outside the
  * worker can reach the session. The cost is the thread's memory (an isolate,
- * about 18 MB of RSS per worker on Node 24), only when a timeout is set.
+ * about 15 MB of RSS per worker on Node 24), only when a timeout is set.
  *
  * The channel is an extra stdio pipe of the worker (fd STACK_CHANNEL_FD): the
  * master writes ASK_STACK, the thread answers one JSON line, a StackReport.
