@@ -133,12 +133,15 @@ export async function runPrefork(options: PreforkOptions): Promise<number> {
     queue.push(event);
     if (dispatching) return;
     dispatching = true;
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const decision = decide(state, next, Date.now());
-      state = decision.state;
-      for (const action of decision.actions) perform(action);
+    try {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const decision = decide(state, next, Date.now());
+        state = decision.state;
+        for (const action of decision.actions) perform(action);
+      }
+    } finally {
+      dispatching = false;
     }
-    dispatching = false;
     clearTimeout(timer);
     const at = nextDeadline(state);
     if (at !== undefined) timer = setTimeout(() => dispatch({ type: 'tick' }), Math.max(1, at - Date.now()));

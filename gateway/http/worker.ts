@@ -58,9 +58,12 @@ const BYE_TIMEOUT_MS = 2_000;
 
 let reporter: StackReporter | undefined;
 
-/** Every way out but the forced one: the stack reporter's thread goes first (see StackReporter.stop). */
+/** How long leaving waits for the stack reporter's thread to end. */
+const REPORTER_STOP_MS = 500;
+
+/** Every way out: the stack reporter's thread goes first (see StackReporter.stop), but never holds the exit up. */
 async function exit(code: number): Promise<never> {
-  await reporter?.stop();
+  if (reporter) await Promise.race([reporter.stop(), new Promise((resolve) => setTimeout(resolve, REPORTER_STOP_MS).unref())]);
   process.exit(code);
 }
 
@@ -85,7 +88,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     // Whatever the app left running (timers, pools) must not keep a retired worker alive.
-    setTimeout(() => process.exit(0), config.gracefulTimeout).unref();
+    setTimeout(() => void exit(0), config.gracefulTimeout).unref();
     if (!server) return void exit(0);
     void leave(server, DRAIN_LINGER_MS);
   };

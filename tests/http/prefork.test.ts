@@ -268,6 +268,9 @@ describe('pre-fork master (real processes)', () => {
     expect(answer.body).toMatch(/^slept 1500 ms/);
     expect(await master.exited).toBe(0);
     await expect(get(port, '/pid')).rejects.toThrow(/ECONNREFUSED/);
+    // Workers share the master's stderr: none of the retired or stopped ones left its stack reporter's
+    // inspector session connected (Node then prints "Waiting for the debugger to disconnect...").
+    expect(master.lines.filter((line) => /debugger/i.test(line))).toEqual([]);
   });
 });
 
