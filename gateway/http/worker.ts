@@ -56,10 +56,10 @@ const DRAIN_LINGER_MS = 1_000;
 /** How long a closed worker waits for the primary's 'bye' (it comes in milliseconds unless the primary is stuck). */
 const BYE_TIMEOUT_MS = 2_000;
 
-let reporter: StackReporter | undefined;
-
 /** How long leaving waits for the stack reporter's thread to end. */
 const REPORTER_STOP_MS = 500;
+
+let reporter: StackReporter | undefined;
 
 /** Every way out: the stack reporter's thread goes first (see StackReporter.stop), but never holds the exit up. */
 async function exit(code: number): Promise<never> {
