@@ -1,27 +1,26 @@
 /**
- * A pre-fork worker: the process ./prefork.ts forks with node:cluster. It
- * imports the app module, serves it on the shared bind (cluster hands the
- * primary's listening socket around), heartbeats so the primary can tell a
- * blocked event loop from a busy one, counts requests, asks to be retired at
- * max-requests and exits gracefully on SIGTERM.
+ * A pre-fork worker: what runs in each process ./prefork.ts forks with
+ * node:cluster (started by ./worker-entry.ts). It imports the app module,
+ * serves it on the shared bind (cluster hands the primary's listening socket
+ * around), heartbeats so the primary can tell a blocked event loop from a busy
+ * one, answers the primary's "where are you stuck?" (./stuck-stack.ts), counts
+ * requests, asks to be retired at max-requests and exits gracefully on SIGTERM.
  *
- * Importing this module does nothing unless it runs as a cluster worker
- * started by the primary (TSGI_PREFORK_WORKER in the environment), so the
- * primary and the CLI can import its exports.
+ * A library: importing it starts nothing.
  */
-import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import type { Bind } from '../bind.ts';
 import { loadApp } from '../load-app.ts';
 import { proxyFix, type ProxyFixTrust } from '../middleware/proxy-fix.ts';
 import type { TsgiApp } from '../types.ts';
+import { BOOT_ERROR_EXIT_CODE } from './arbiter.ts';
 import { closeGracefully, serveHttp, type ServeHttpOptions } from './server.ts';
+import { startStackReporter, type StackReporter } from './stuck-stack.ts';
+
+export { BOOT_ERROR_EXIT_CODE } from './arbiter.ts';
 
 /** The environment variable carrying the worker's configuration (JSON). */
 export const WORKER_CONFIG_ENV = 'TSGI_PREFORK_WORKER';
-
-/** gunicorn's WORKER_BOOT_ERROR: the app cannot be imported or the bind fails. Retrying will not help. */
-export const BOOT_ERROR_EXIT_CODE = 3;
 
 export interface WorkerConfig {
   /** An import specifier: a file URL (the primary resolves paths) or a package name. */
@@ -30,6 +29,8 @@ export interface WorkerConfig {
   server: Omit<ServeHttpOptions, 'onRequestDone' | 'socketMode'>;
   /** Heartbeat period (ms); 0 sends none. */
   heartbeatInterval: number;
+  /** Run the stack reporter thread on the primary's stack channel (when the primary kills on timeout). */
+  reportStack: boolean;
   /** Ask to be retired after this many requests; 0 never. Jitter already applied by the primary. */
   maxRequests: number;
   /** How long draining may take before the worker exits anyway (ms). */
@@ -55,13 +56,27 @@ const DRAIN_LINGER_MS = 1_000;
 /** How long a closed worker waits for the primary's 'bye' (it comes in milliseconds unless the primary is stuck). */
 const BYE_TIMEOUT_MS = 2_000;
 
+/** How long leaving waits for the stack reporter's thread to end. */
+const REPORTER_STOP_MS = 500;
+
+let reporter: StackReporter | undefined;
+
+/** Every way out: the stack reporter's thread goes first (see StackReporter.stop), but never holds the exit up. */
+async function exit(code: number): Promise<never> {
+  if (reporter) await Promise.race([reporter.stop(), new Promise((resolve) => setTimeout(resolve, REPORTER_STOP_MS).unref())]);
+  process.exit(code);
+}
+
 function send(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
 }
 
-async function runWorker(config: WorkerConfig): Promise<void> {
-  // Heartbeats start before the import: an app whose import blocks the event
-  // loop for longer than the timeout is killed like any other blocked worker.
+/** Runs this process as a worker; must be a cluster worker forked by runPrefork (it talks to the primary over IPC). */
+export async function runWorker(config: WorkerConfig): Promise<void> {
+  // Both start before the import: an app whose import blocks the event loop
+  // for longer than the timeout is killed like any other blocked worker, and
+  // where it was stuck is worth as much in the log.
+  if (config.reportStack) reporter = startStackReporter();
   if (config.heartbeatInterval > 0) {
     send({ tsgi: 'heartbeat' });
     setInterval(() => send({ tsgi: 'heartbeat' }), config.heartbeatInterval).unref();
@@ -73,8 +88,8 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     // Whatever the app left running (timers, pools) must not keep a retired worker alive.
-    setTimeout(() => process.exit(0), config.gracefulTimeout).unref();
-    if (!server) process.exit(0);
+    setTimeout(() => void exit(0), config.gracefulTimeout).unref();
+    if (!server) return void exit(0);
     void leave(server, DRAIN_LINGER_MS);
   };
   // The primary retires a worker with SIGTERM: a signal needs no handshake, and
@@ -90,7 +105,7 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     send({ tsgi: 'boot-error', message });
     process.exitCode = BOOT_ERROR_EXIT_CODE;
     // Let the IPC message go out before leaving.
-    setImmediate(() => process.exit(BOOT_ERROR_EXIT_CODE));
+    setImmediate(() => void exit(BOOT_ERROR_EXIT_CODE));
   };
 
   let app: TsgiApp;
@@ -143,9 +158,5 @@ async function leave(server: Server, lingerMs: number): Promise<void> {
       send({ tsgi: 'closed' });
     });
   }
-  process.exit(0);
-}
-
-if (cluster.isWorker && process.env[WORKER_CONFIG_ENV]) {
-  void runWorker(JSON.parse(process.env[WORKER_CONFIG_ENV]) as WorkerConfig);
+  await exit(0);
 }

@@ -4,7 +4,7 @@
  * on 127.0.0.1, and the tests talk HTTP to them and send the master signals.
  * Bounded for a 2-core machine: one long-lived master for most checks.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
@@ -206,20 +206,43 @@ describe('pre-fork master (real processes)', () => {
     expect(seen).toEqual(after);
   });
 
-  it('kills and replaces a worker whose event loop blocks longer than --timeout', async () => {
+  it('logs where a worker stuck longer than --timeout is, then kills and replaces it', async () => {
     const before = master.livePids();
-    const blocked = get(port, '/block?ms=5000').then(
+    const stuck = get(port, '/spin').then(
       (answer) => `answered ${answer.status}`,
       (error: Error) => error.message,
     );
     const [match] = await master.waitFor(/worker (\d+) sent no heartbeat for [\d.]+ s \(timeout 3 s\), killing it/, 1, 7_000);
     const victim = Number(match[1]);
     expect(before.has(victim)).toBe(true);
-    // The request the blocked worker held dies with it: the client sees the connection go, not an answer.
-    expect(await blocked).not.toMatch(/^answered/);
     await master.waitFor(new RegExp(`worker ${victim} killed after its heartbeat timed out; respawning`));
+    // The stack of the stuck main thread, innermost frame first (the function that spins, in the app's file),
+    // logged before the kill.
+    const stackAt = master.lines.findIndex((line) => line.endsWith(`worker ${victim} was stuck here:`));
+    const killedAt = master.lines.findIndex((line) => line.includes(`worker ${victim} killed after its heartbeat timed out`));
+    expect(stackAt).toBeGreaterThan(-1);
+    expect(stackAt).toBeLessThan(killedAt);
+    expect(master.lines[stackAt + 1]).toMatch(/\] {5}at spinForever \(file:\/\/.*\/tests\/fixtures\/prefork-app\.ts:\d+:\d+\)$/);
+    expect(master.lines[stackAt + 2]).toMatch(/\] {5}at app \(file:\/\/.*\/tests\/fixtures\/prefork-app\.ts:\d+:\d+\)$/);
+    // The request the stuck worker held dies with it: the client sees the connection go, not an answer.
+    expect(await stuck).not.toMatch(/^answered/);
     const after = await master.waitForLive(2);
     expect(after.has(victim)).toBe(false);
+  });
+
+  it('kills a worker blocked outside JavaScript 2 s after asking, without a stack', async () => {
+    const stuck = get(port, '/block-native?ms=9000').then(
+      (answer) => `answered ${answer.status}`,
+      (error: Error) => error.message,
+    );
+    // The second timeout of this master (the first was /spin's).
+    const [, match] = await master.waitFor(/worker (\d+) sent no heartbeat for [\d.]+ s \(timeout 3 s\), killing it/, 2, 7_000);
+    const victim = Number(match![1]);
+    await master.waitFor(new RegExp(`worker ${victim} gave no stack within 2 s \\(blocked outside JavaScript\\?\\), killing it`), 1, 4_000);
+    await master.waitFor(new RegExp(`worker ${victim} killed after its heartbeat timed out; respawning`));
+    expect(master.lines.some((line) => line.endsWith(`worker ${victim} was stuck here:`))).toBe(false);
+    expect(await stuck).not.toMatch(/^answered/);
+    await master.waitForLive(2);
   });
 
   it('SIGTTIN adds a worker, SIGTTOU removes one', async () => {
@@ -245,6 +268,9 @@ describe('pre-fork master (real processes)', () => {
     expect(answer.body).toMatch(/^slept 1500 ms/);
     expect(await master.exited).toBe(0);
     await expect(get(port, '/pid')).rejects.toThrow(/ECONNREFUSED/);
+    // Workers share the master's stderr: none of the retired or stopped ones left its stack reporter's
+    // inspector session connected (Node then prints "Waiting for the debugger to disconnect...").
+    expect(master.lines.filter((line) => /debugger/i.test(line))).toEqual([]);
   });
 });
 
@@ -368,5 +394,25 @@ describe('pre-fork master: boot error', () => {
     } finally {
       await master.stop();
     }
+  });
+});
+
+describe('pre-fork worker: library and entry', () => {
+  const http = fileURLToPath(new URL('../../gateway/http/', import.meta.url));
+
+  it('importing the worker library starts nothing', () => {
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(join(http, 'worker.ts'))}); console.log('imported');`], {
+      encoding: 'utf8',
+      env: { ...process.env, TSGI_PREFORK_WORKER: '{}' },
+      timeout: 10_000,
+    });
+    expect(run.stdout).toBe('imported\n');
+    expect(run.status).toBe(0);
+  });
+
+  it('the entry, run by hand, says what it is for and exits 2', () => {
+    const run = spawnSync(process.execPath, [join(http, 'worker-entry.ts')], { encoding: 'utf8', timeout: 10_000 });
+    expect(run.stderr).toMatch(/started by the pre-fork master/);
+    expect(run.status).toBe(2);
   });
 });
