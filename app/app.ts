@@ -99,6 +99,14 @@ async function slow(url: URL, ctx: TsgiContext): Promise<Response> {
   return text(`slept ${ms} ms\n`);
 }
 
+/**
+ * The process facts plus SCRIPT_NAME and PATH_INFO as this request reached the
+ * app, which is what the comparison page (front/) shows per mode.
+ */
+function whoami(ctx: TsgiContext): Response {
+  return jsonResponse({ ...processFacts(ctx.environ), scriptName: ctx.scriptName, pathInfo: ctx.pathInfo });
+}
+
 function notFound(ctx: TsgiContext): Response {
   return text(`yourapplication: no route for ${ctx.pathInfo || '/'}\n`, 404);
 }
@@ -113,7 +121,7 @@ type Handler = (url: URL, request: Request, ctx: TsgiContext, params: string[]) 
 const GET_ROUTES: Array<[pattern: RegExp, handler: Handler]> = [
   [/^\/?$/, (_url, request, ctx) => indexPage(request, ctx)],
   [/^\/hello$/, () => hello()],
-  [/^\/whoami$/, (_url, _request, ctx) => jsonResponse(processFacts(ctx.environ))],
+  [/^\/whoami$/, (_url, _request, ctx) => whoami(ctx)],
   [/^\/redirect$/, (url, _request, ctx) => redirect(url, ctx)],
   [/^\/cookies$/, (_url, _request, ctx) => cookies(ctx)],
   [/^\/stream$/, (url, _request, ctx) => stream(url, ctx)],
