@@ -25,7 +25,7 @@ COMPOSE = $(COMPOSE_BIN) --project-name $(PROJECT)
 # tsgi-base:24-bookworm (built on first use). Evaluated in the recipes that build.
 RESOLVE_BASE = BASE_IMAGE="$$(images/base/resolve.sh)"
 
-.PHONY: help up down logs ps images test test-typecheck test-unit test-integration bench base-offline $(addprefix up-,$(MODES))
+.PHONY: help up dev down logs ps images test test-typecheck test-unit test-integration bench base-offline $(addprefix up-,$(MODES))
 
 help: ## list the targets
 	@echo "yourapplication: make <target> [MOUNT=/yourapplication]"
@@ -34,7 +34,8 @@ help: ## list the targets
 	  while IFS=$$'\t' read -r target text; do printf '  %-18s %s\n' "$$target" "$$text"; done
 	@echo
 	@echo "Ports (127.0.0.1): apache-cgi 8081, apache-fcgid 8082, nginx-fcgi 8083,"
-	@echo "lighttpd-fcgi 8084, nginx-prefork 8085; override in .env (see .env.example)."
+	@echo "lighttpd-fcgi 8084, nginx-prefork 8085, the comparison page 8080;"
+	@echo "override in .env (see .env.example)."
 
 up-apache-cgi: ## Apache, the app as a CGI script (http://127.0.0.1:8081)
 up-apache-fcgid: ## Apache + mod_fcgid (http://127.0.0.1:8082)
@@ -47,9 +48,16 @@ $(addprefix up-,$(MODES)): up-%:
 	@$(RESOLVE_BASE) $(COMPOSE) --profile $* up -d --build $*
 	@$(MAKE) --no-print-directory wait-healthy SERVICE=$*
 
-up: ## all five modes
+up: ## all five modes and the comparison page (http://127.0.0.1:8080/)
 	@$(RESOLVE_BASE) $(COMPOSE) --profile all up -d --build
-	@for mode in $(MODES); do $(MAKE) --no-print-directory wait-healthy SERVICE=$$mode || exit 1; done
+	@for service in $(MODES) front; do $(MAKE) --no-print-directory wait-healthy SERVICE=$$service || exit 1; done
+
+# The workshop loop: the app on the host, restarted by node --watch whenever
+# it or a module it imports is saved. One process (--workers 0), no web server.
+DEV_APP ?= app/app.ts
+DEV_BIND ?= 127.0.0.1:8000
+dev: ## the app on the host, reloaded on save (http://127.0.0.1:8000/; DEV_BIND, DEV_APP)
+	APP_MODE=development node --watch gateway/bin/tsgi.ts http $(DEV_APP) --bind $(DEV_BIND) --workers 0
 
 .PHONY: wait-healthy
 wait-healthy:
@@ -67,6 +75,7 @@ wait-healthy:
 	fi; \
 	port="$$(docker inspect -f '{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostIp}}:{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostPort}}' "$$id")"; \
 	port="$${port/#0.0.0.0:/127.0.0.1:}"; \
+	if [ "$(SERVICE)" = front ]; then printf '%-14s healthy  http://%s/  (the comparison page)\n' "$(SERVICE)" "$$port"; exit 0; fi; \
 	printf '%-14s healthy  http://%s%s/  http://%s%s/hello\n' "$(SERVICE)" "$$port" "$(MOUNT)" "$$port" "$(MOUNT)"
 
 down: ## stop and remove the containers of every mode
@@ -78,7 +87,7 @@ logs: ## the containers' recent logs (TAIL=100 lines each)
 ps: ## the running containers and their health
 	$(COMPOSE) --profile all ps
 
-images: ## build the five images
+images: ## build the five images and the comparison page's front
 	$(RESOLVE_BASE) $(COMPOSE) --profile all build
 
 node_modules: package-lock.json

@@ -99,6 +99,14 @@ async function slow(request: Request, ctx: TsgiContext): Promise<Response> {
   return text(`slept ${ms} ms\n`);
 }
 
+/**
+ * The process facts plus SCRIPT_NAME and PATH_INFO as this request reached the
+ * app, which is what the comparison page (front/) shows per mode.
+ */
+function whoami(ctx: TsgiContext): Response {
+  return jsonResponse({ ...processFacts(ctx.environ), scriptName: ctx.scriptName, pathInfo: ctx.pathInfo });
+}
+
 function notFound(ctx: TsgiContext): Response {
   return text(`yourapplication: no route for ${ctx.pathInfo || '/'}\n`, 404);
 }
@@ -114,7 +122,7 @@ type Handler = (request: Request, ctx: TsgiContext, params: string[]) => Respons
 const GET_ROUTES: Array<[pattern: RegExp, handler: Handler]> = [
   [/^\/?$/, (request, ctx) => indexPage(request, ctx)],
   [/^\/hello$/, () => hello()],
-  [/^\/whoami$/, (_request, ctx) => jsonResponse(processFacts(ctx.environ))],
+  [/^\/whoami$/, (_request, ctx) => whoami(ctx)],
   [/^\/redirect$/, (request, ctx) => redirect(request, ctx)],
   [/^\/cookies$/, (_request, ctx) => cookies(ctx)],
   [/^\/stream$/, (request, ctx) => stream(request, ctx)],

@@ -34,6 +34,18 @@ describe.each(mounts)('route contract at $name', ({ prefix, server }) => {
     expect(res.text).toContain(`href="${prefix}/hello"`);
     expect(res.text).toContain(`href="${prefix}/whoami"`);
     expect(res.text).toMatch(/requests served by this process<\/th><td><code>\d+/);
+    expect(res.text, 'no comparison page link unless COMPARE_PAGE_URL is set').not.toContain('comparison page');
+  });
+
+  it('GET / links the comparison page named by COMPARE_PAGE_URL, and only a path or an http(s) URL', async () => {
+    try {
+      vi.stubEnv('COMPARE_PAGE_URL', 'http://127.0.0.1:8080/');
+      expect((await request(server).get(at('/')).expect(200)).text).toContain('<a href="http://127.0.0.1:8080/">&larr; the comparison page');
+      vi.stubEnv('COMPARE_PAGE_URL', 'javascript:alert(1)');
+      expect((await request(server).get(at('/')).expect(200)).text).not.toContain('javascript:');
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('GET /hello is exactly the seeds’ Hello, World!', async () => {
@@ -92,7 +104,7 @@ describe.each(mounts)('route contract at $name', ({ prefix, server }) => {
       // What each image sets (images/Dockerfile, configs/): the mode is read per request.
       vi.stubEnv('APP_MODE', 'nginx-fcgi');
       const res = await request(server).get(at('/whoami')).expect(200);
-      expect(res.body).toMatchObject({ pid: process.pid, mode: 'nginx-fcgi' });
+      expect(res.body).toMatchObject({ pid: process.pid, mode: 'nginx-fcgi', scriptName: prefix, pathInfo: '/whoami' });
       expect(res.body.requests).toBeGreaterThan(0);
       vi.stubEnv('APP_MODE', undefined);
       const unset = await request(server).get(at('/whoami')).expect(200);

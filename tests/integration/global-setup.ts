@@ -27,7 +27,7 @@ const START_CONCURRENCY = 3;
 /** The pid of the run that started a container: leftovers of dead runs are removed, live runs' are not. */
 const OWNER_LABEL = `${CONTAINER_LABEL}.owner-pid`;
 
-async function baseImage(): Promise<string> {
+export async function baseImage(): Promise<string> {
   if (process.env.BASE_IMAGE) return process.env.BASE_IMAGE;
   return (await imageExists('tsgi-base:24-bookworm')) ? 'tsgi-base:24-bookworm' : 'node:24-bookworm-slim';
 }

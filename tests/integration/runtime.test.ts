@@ -34,6 +34,7 @@ describe.each(targets.map((t) => [label(t), t] as const))('%s', (_label, t) => {
     const facts = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
     expect(facts).toMatchObject({ mode: t.mode, pid: expect.any(Number), requests: expect.any(Number), serverSoftware: expect.any(String) });
     expect(facts.serverSoftware, 'SERVER_SOFTWARE reaches the app').not.toBe('');
+    expect({ scriptName: facts.scriptName, pathInfo: facts.pathInfo }, 'SCRIPT_NAME and PATH_INFO as the app saw them').toEqual({ scriptName: t.mount, pathInfo: '/whoami' });
   });
 
   test('the image health check reports healthy', async () => {
