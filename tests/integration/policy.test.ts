@@ -83,11 +83,17 @@ function check(c: PolicyCase, mount: Mount, mode: Mode, x: Exchange): void {
     .toEqual({ status: 200, body: 'Hello, World!\n', problems: [] });
 }
 
-/** What must be equal across modes: status, content type, body, and whether the connection was kept. */
-function fingerprint(mode: Mode, x: Exchange): string {
-  const kept = x.after !== 'closed';
-  return JSON.stringify([x.response.status, header(x.response, 'content-type'), x.response.body.toString('latin1'),
-    closesEveryConnection(mode) && x.response.status === 200 ? 'n/a' : kept]);
+/**
+ * What must be equal across modes: status, content type, body, and whether
+ * the connection was kept. apache-fcgid closes after every answer by design;
+ * for an accepted request it counts as keeping the connection the policy
+ * asks for, which the correctness test checks in the other modes.
+ */
+function fingerprint(c: PolicyCase, mode: Mode, x: Exchange): string {
+  const kept = closesEveryConnection(mode) && x.response.status === 200 && c.expect.status === 200
+    ? !c.expect.closes
+    : x.after !== 'closed';
+  return JSON.stringify([x.response.status, header(x.response, 'content-type'), x.response.body.toString('latin1'), kept]);
 }
 
 describe.each(POLICY_CORPUS.map((c) => [`${c.name} (${c.rfc})`, c] as const))('policy: %s', (_name, c) => {
@@ -104,7 +110,7 @@ describe.each(POLICY_CORPUS.map((c) => [`${c.name} (${c.rfc})`, c] as const))('p
     test(`identical in every mode (${mountLabel(mount)})`, async () => {
       const groups = new Map<string, Mode[]>();
       for (const { mode, x, error } of await answers(c, mount)) {
-        const fp = x ? fingerprint(mode, x) : `failed: ${error?.message}`;
+        const fp = x ? fingerprint(c, mode, x) : `failed: ${error?.message}`;
         groups.set(fp, [...(groups.get(fp) ?? []), mode]);
       }
       if (groups.size > 1) {
