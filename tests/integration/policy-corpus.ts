@@ -96,6 +96,11 @@ export const POLICY_CORPUS: PolicyCase[] = [
   { name: 'a field without a space after the colon', rfc: 'RFC 9112 5.1 (OWS)', request: get(`${H}X-A:a\r\n`), expect: echoed({ 'x-a': 'a' }) },
   { name: 'field names are case-insensitive', rfc: 'RFC 9110 5.1', request: get(`${H}x-CASE-test: v\r\n`), expect: echoed({ 'x-case-test': 'v' }) },
 
+  // Field values with bytes over 0x7F (RFC 9110 section 5.5: obs-text, opaque octets):
+  // the app sees one character per octet (Fetch's ByteString), in every transport.
+  { name: 'a Latin-1 byte in a field value reaches the app as that one character', rfc: 'RFC 9110 5.5 (obs-text)', request: get(`${H}X-A: caf\xe9\r\n`), expect: echoed({ 'x-a': 'caf\u00e9' }) },
+  { name: 'UTF-8 in a field value reaches the app as its octets', rfc: 'RFC 9110 5.5 (obs-text)', request: get(`${H}X-A: caf\xc3\xa9\r\n`), expect: echoed({ 'x-a': 'caf\u00c3\u00a9' }) },
+
   // Repeated fields (RFC 9110 section 5.3; cookies RFC 6265 section 5.4).
   { name: 'a repeated field is combined in order with ", "', rfc: 'RFC 9110 5.3', request: get(`${H}X-A: 1\r\nX-A: 2\r\nX-A: 3\r\n`), expect: echoed({ 'x-a': '1, 2, 3' }) },
   { name: 'a repeated field keeps its order against others', rfc: 'RFC 9110 5.3', request: get(`${H}X-B: 2\r\nX-A: 1\r\nX-B: 1\r\n`), expect: echoed({ 'x-a': '1', 'x-b': '2, 1' }) },
