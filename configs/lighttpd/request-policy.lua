@@ -28,12 +28,7 @@ end
 -- Request-target forms (RFC 9112 section 3.2): the asterisk-form is refused
 -- (nginx cannot serve it); no "#" (a fragment is not part of a target), no
 -- whitespace or control characters (lighttpd would pass a raw space on).
-if target == "*" or target:find("[%z\1-\32#\127]") then
-  return refuse(400)
-end
--- HTTP/1.1 needs a Host header (RFC 9112 section 3.2), also with an
--- absolute-form target, whose authority lighttpd would take instead.
-if r.req_attr["request.protocol"] == "HTTP/1.1" and not r.req_header["Host"] then
+if target == "*" or target:find("[%c #]") then
   return refuse(400)
 end
 
