@@ -6,7 +6,7 @@
  * console.log) is sent to stderr, which the web server logs, because a single
  * byte of it on stdout would corrupt the response head.
  */
-import { writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { cgiHead } from './cgi-response.ts';
 import { handleRequest, type HandleOptions, type ResponseWriter } from './handler.ts';
 import { expectsBody, type BodySource } from './environ.ts';
@@ -81,10 +81,41 @@ async function discardUnreadInput(input: NodeJS.ReadableStream & { destroyed?: b
   await Promise.race([drain(), new Promise((resolve) => setTimeout(resolve, DISCARD_TIMEOUT_MS).unref())]);
 }
 
+/**
+ * The environment with request header values as octets, one character per
+ * byte (Fetch's ByteString, and what the FastCGI and HTTP transports give):
+ * Node decodes process.env as UTF-8, which turns a Latin-1 "é" into U+FFFD
+ * and "é" in UTF-8 into one character. Only when a header value has a byte
+ * over 0x7F (rare; one file read in a process that serves one request) are
+ * the raw bytes read back from /proc/self/environ (docs/http-policy.md,
+ * "Field values"). Without /proc the environment stays as Node decoded it.
+ */
+export function withHeaderOctets(env: Environ, raw: () => Buffer = () => readFileSync('/proc/self/environ')): Environ {
+  if (!Object.keys(env).some((key) => key.startsWith('HTTP_') && /[^\x00-\x7f]/.test(env[key] ?? ''))) return env;
+  let bytes: Buffer;
+  try {
+    bytes = raw();
+  } catch {
+    return env;
+  }
+  const out: Record<string, string> = { ...env };
+  for (let start = 0; start < bytes.length;) {
+    let end = bytes.indexOf(0, start);
+    if (end === -1) end = bytes.length;
+    const equals = bytes.indexOf(0x3d, start);
+    if (equals !== -1 && equals < end) {
+      const name = bytes.toString('latin1', start, equals);
+      if (name.startsWith('HTTP_') && name in env) out[name] = bytes.toString('latin1', equals + 1, end);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 /** Serves the one request this process was started for, then exits. */
 export async function runCgi(app: TsgiApp, options: CgiOptions = {}): Promise<void> {
   divertStdoutToStderr();
-  const environ = options.environ ?? (process.env as Environ);
+  const environ = options.environ ?? withHeaderOctets(process.env as Environ);
   // httpoxy: the client's Proxy header must not become the process's proxy setting.
   delete process.env.HTTP_PROXY;
   const openBody = options.stdin ?? (() => process.stdin);

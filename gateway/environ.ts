@@ -136,6 +136,17 @@ export function requestUrl(environ: Environ): string {
   }
 }
 
+/**
+ * The Cookie header with its cookies separated by "; " (RFC 6265 section
+ * 5.4). Apache joins repeated Cookie fields with ", " (RFC 9110 section 5.3's
+ * rule for other fields), nginx and lighttpd with "; "; a comma is a cookie
+ * separator in RFC 2965 and never part of an RFC 6265 cookie-value, so every
+ * mode shows the app the same cookie string (docs/http-policy.md).
+ */
+function cookieHeader(value: string): string {
+  return value.includes(',') ? value.replace(/\s*,\s*/g, '; ') : value;
+}
+
 /** HTTP_X_FORWARDED_FOR -> x-forwarded-for, plus CONTENT_TYPE and CONTENT_LENGTH. */
 export function requestHeaders(environ: Environ, withBody: boolean): Headers {
   const headers = new Headers();
@@ -148,7 +159,7 @@ export function requestHeaders(environ: Environ, withBody: boolean): Headers {
     if (value === '') continue;
     const name = key.slice(5).toLowerCase().replaceAll('_', '-');
     try {
-      headers.append(name, value);
+      headers.append(name, key === 'HTTP_COOKIE' ? cookieHeader(value) : value);
     } catch {
       // A name or value Fetch cannot represent: drop the header, not the request.
     }
@@ -267,6 +278,19 @@ export function requestSignalFrom(signal: AbortSignal | RequestSignal | undefine
 }
 
 /**
+ * REQUEST_URI in origin-form. A proxy-style absolute-form target
+ * ("http://host/p?q", RFC 9112 section 3.2.2) reaches the app as Apache
+ * passes it, while nginx and lighttpd pass only "/p?q": the app sees "/p?q"
+ * in every mode (docs/http-policy.md). One character compared per request;
+ * a copy only for the rare absolute-form target.
+ */
+function originFormTarget(environ: Environ): Environ {
+  const uri = environ.REQUEST_URI;
+  if (!uri || uri.charCodeAt(0) === 0x2f /* "/" */) return environ;
+  return { ...environ, REQUEST_URI: requestTarget(environ) };
+}
+
+/**
  * Builds the Request and the TSGI context from CGI meta-variables.
  * Throws RequestBodyTooLarge when CONTENT_LENGTH already exceeds the limit,
  * and TypeError when the method or CONTENT_LENGTH cannot form a Request.
@@ -277,7 +301,7 @@ export function requestFromEnviron(
   openBody: (() => BodySource) | null,
   options: TranslateOptions = {},
 ): Translated {
-  const environ = withoutHttpoxy(rawEnviron);
+  const environ = originFormTarget(withoutHttpoxy(rawEnviron));
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const signal = requestSignalFrom(options.signal);
   const method = requestMethod(environ.REQUEST_METHOD || 'GET');

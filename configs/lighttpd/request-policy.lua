@@ -8,11 +8,35 @@ local r = lighty.r
 local target = r.req_attr["request.orig-uri"] or ""
 local path = target:match("^[^?#]*")
 
+-- The HTTP request policy (docs/http-policy.md): what lighttpd's own parser
+-- (server.http-parseopts) lets through. A refusal here closes the connection
+-- as Apache's and nginx's refusals do (lighttpd would keep it open).
+local function refuse(status)
+  r.req_item.keep_alive = 0
+  return status
+end
+local METHODS = { GET = true, HEAD = true, POST = true, PUT = true, DELETE = true, OPTIONS = true, PATCH = true, TRACE = true }
+local method = r.req_attr["request.method"] or ""
+-- CONNECT: 400, as the parsers refuse its authority-form target; methods the
+-- stack does not implement (WebDAV and the like, which lighttpd knows): 501.
+if method == "CONNECT" then
+  return refuse(400)
+end
+if not METHODS[method] then
+  return refuse(501)
+end
+-- Request-target forms (RFC 9112 section 3.2): the asterisk-form is refused
+-- (nginx cannot serve it); no "#" (a fragment is not part of a target), no
+-- whitespace or control characters (lighttpd would pass a raw space on).
+if target == "*" or target:find("[%c #]") then
+  return refuse(400)
+end
+
 -- Bytes outside ASCII in the request target (raw UTF-8 instead of
 -- percent-encoding, which RFC 3986 requires and browsers always send): 400.
 -- node:http, behind nginx-prefork, cannot parse them, so no mode accepts them.
 if target:find("[\128-\255]") then
-  return 400
+  return refuse(400)
 end
 
 -- The request line over 8 KiB: 414; a header line over 8 KiB: 400; as
@@ -20,13 +44,12 @@ end
 -- (large_client_header_buffers 8k) answer. lighttpd.conf lets lighttpd
 -- parse heads up to 64 KiB so that these checks get to run.
 local LIMIT = 8190
-local method = r.req_attr["request.method"] or ""
 if #method + #target + 10 > LIMIT then
-  return 414
+  return refuse(414)
 end
 for name, value in pairs(r.req_header) do
   if #name + 2 + #value > LIMIT then
-    return 400
+    return refuse(400)
   end
 end
 
@@ -37,13 +60,13 @@ end
 
 -- A bad percent-escape in the path ("%zz", "%4"): 400, as nginx and Apache.
 if path:find("%%%X") or path:find("%%%x%X") or path:find("%%%x?$") then
-  return 400
+  return refuse(400)
 end
 
 -- Control characters in the decoded path (%00-%1F, %7F): 400. lighttpd would
 -- turn them into "_" in PATH_INFO; nginx and Apache refuse them too.
 if path:find("%%[01]%x") or path:find("%%7[fF]") then
-  return 400
+  return refuse(400)
 end
 
 -- ".." above the root ("/..", "/a/../..", "%2e%2e", with "%2F" counting as
@@ -53,7 +76,7 @@ local depth = 0
 for segment in decoded:gmatch("/([^/]*)") do
   if segment == ".." then
     depth = depth - 1
-    if depth < 0 then return 400 end
+    if depth < 0 then return refuse(400) end
   elseif segment ~= "" and segment ~= "." then
     depth = depth + 1
   end

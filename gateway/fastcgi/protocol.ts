@@ -261,7 +261,10 @@ export function decodeNameValuePairs(data: Uint8Array): NameValuePairs {
     }
     const name = bytes.toString('utf8', offset, offset + nameLength);
     offset += nameLength;
-    const value = bytes.toString('utf8', offset, offset + valueLength);
+    // A request header's value is octets (RFC 9110 5.5: obs-text is opaque):
+    // one character per byte, Fetch's ByteString, as node:http gives it to
+    // the HTTP transport. Everything else (PATH_INFO, ...) is UTF-8 text.
+    const value = bytes.toString(name.startsWith('HTTP_') ? 'latin1' : 'utf8', offset, offset + valueLength);
     offset += valueLength;
     pairs.push([name, value]);
   }

@@ -101,11 +101,17 @@ function resolve(environ: Environ, trust: ProxyFixTrust): Fixed {
   return fixed;
 }
 
-/** The host (and port) as a URL would hold it after `url.host = value`, or undefined when it is not a host. */
+/**
+ * The host (and port) as a URL would hold it after `url.host = value`, or
+ * undefined when it is not a host. A value that differs from that only in
+ * letter case is kept as sent: the app sees the Host header as the client
+ * wrote it, as in the modes without a proxy (docs/http-policy.md, "Host").
+ */
 function validHost(value: string): string | undefined {
   const probe = new URL('http://placeholder.invalid/');
   probe.host = value;
-  return probe.host === 'placeholder.invalid' ? undefined : probe.host;
+  if (probe.host === 'placeholder.invalid') return undefined;
+  return probe.host === value.toLowerCase() ? value : probe.host;
 }
 
 export function proxyFix(app: TsgiApp, trust: ProxyFixTrust = {}): TsgiApp {

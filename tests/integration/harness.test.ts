@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { route, serverPath, type Sent } from './contract.ts';
 import { describeDisagreement, normalize, withoutPrefix } from './normalize.ts';
-import { send, type RawResponse } from './raw-http.ts';
+import { exchange, parseResponse, responseEnd, send, type RawResponse } from './raw-http.ts';
 
 /** A TCP server that answers every connection with `reply` once the request head has arrived, then closes. */
 let server: Server;
@@ -94,5 +94,62 @@ describe('identity report', () => {
     const n = withoutPrefix(normalize(answer(302, [['set-cookie', 'a=1; Path=/yourapplication'], ['location', '/yourapplication/hello']], '"url": "http://h/yourapplication/echo"')));
     expect(n.headers).toEqual([['location', '/hello'], ['set-cookie', 'a=1; Path=/']]);
     expect(n.body.toString()).toBe('"url": "http://h/echo"');
+  });
+});
+
+describe('exchange: a kept connection, a closed one, and a smuggled answer tell apart', () => {
+  /** A server that answers the first request with `first`, then either closes or answers every later head with `then`. */
+  async function withServer(first: string, then: string | null, run: (port: number) => Promise<void>): Promise<void> {
+    const srv = createServer((socket) => {
+      let buffered = '';
+      let answered = 0;
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString('latin1');
+        let end: number;
+        while ((end = buffered.indexOf('\r\n\r\n')) !== -1) {
+          buffered = buffered.slice(end + 4);
+          if (answered++ === 0) {
+            socket.write(first);
+            if (then === null) socket.end();
+          } else if (then !== null) {
+            socket.end(then);
+          }
+        }
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    try {
+      await run((srv.address() as { port: number }).port);
+    } finally {
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    }
+  }
+  const request = Buffer.from('GET /x HTTP/1.1\r\nHost: h\r\n\r\n', 'latin1');
+  const probe = Buffer.from('GET /hello HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n', 'latin1');
+  const answer = (status: number, body: string) => `HTTP/1.1 ${status} X\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+
+  test('closed: EOF after the answer', () => withServer(answer(400, 'bad\n'), null, async (port) => {
+    const x = await exchange(request, probe, { port, method: 'GET' });
+    expect({ status: x.response.status, after: x.after }).toEqual({ status: 400, after: 'closed' });
+  }));
+
+  test('kept: the probe is answered', () => withServer(answer(200, 'ok\n'), answer(200, 'Hello, World!\n'), async (port) => {
+    const x = await exchange(request, probe, { port, method: 'GET' });
+    expect(x.after).not.toBe('closed');
+    expect(parseResponse('GET', x.after as Buffer).body.toString()).toBe('Hello, World!\n');
+  }));
+
+  test('smuggled: a second answer before the probe\'s shows up in `after`', () => withServer(answer(200, 'ok\n') + answer(404, 'smuggled\n'), answer(200, 'Hello, World!\n'), async (port) => {
+    const x = await exchange(request, probe, { port, method: 'GET' });
+    expect(x.response.status).toBe(200);
+    expect(parseResponse('GET', x.after as Buffer).status).toBe(404);
+  }));
+
+  test('responseEnd finds the end of a chunked answer and waits for an incomplete one', () => {
+    const chunked = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nNEXT', 'latin1');
+    expect(responseEnd('GET', chunked)).toBe(chunked.length - 4);
+    expect(responseEnd('GET', chunked.subarray(0, 50))).toBeUndefined();
+    expect(responseEnd('HEAD', Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n', 'latin1'))).toBe(38);
   });
 });

@@ -237,3 +237,101 @@ export function send(request: RawRequest, options: SendOptions): Promise<RawResp
     });
   });
 }
+
+/**
+ * Where the first final response in `data` ends, or undefined while it is
+ * incomplete or runs to EOF (no Content-Length, not chunked). 1xx answers are
+ * skipped. Used to find the bytes a server sends after its answer.
+ */
+export function responseEnd(method: string, data: Buffer): number | undefined {
+  let offset = 0;
+  let head: Head | undefined;
+  for (;;) {
+    head = parseHead(data, offset);
+    if (!head) return undefined;
+    if (head.status >= 200 || head.status === 101) break;
+    offset = head.bodyStart;
+  }
+  if (bodyless(method, head.status)) return head.bodyStart;
+  if (head.headers.some(([n, v]) => n === 'transfer-encoding' && /chunked/i.test(v))) {
+    let at = head.bodyStart;
+    for (;;) {
+      const lineEnd = data.indexOf('\r\n', at, 'latin1');
+      if (lineEnd === -1) return undefined;
+      const size = Number.parseInt(data.toString('latin1', at, lineEnd).split(';')[0]!.trim(), 16);
+      if (!Number.isFinite(size)) return undefined;
+      if (size === 0) {
+        const trailerEnd = data.indexOf('\r\n\r\n', lineEnd, 'latin1');
+        return trailerEnd === -1 ? undefined : trailerEnd + 4;
+      }
+      at = lineEnd + 2 + size + 2;
+      if (at > data.length) return undefined;
+    }
+  }
+  const length = head.headers.find(([n]) => n === 'content-length')?.[1];
+  if (length === undefined) return undefined;
+  const end = head.bodyStart + Number(length);
+  return data.length >= end ? end : undefined;
+}
+
+/** What a server did with one raw request on a connection the client keeps open. */
+export interface Exchange {
+  /** The server's answer to the request. */
+  response: RawResponse;
+  /**
+   * What came after it, once the client sent a probe request on the same
+   * connection: 'closed' (EOF or reset, the server dropped the connection),
+   * or the raw bytes of whatever arrived before EOF (the probe's answer, or
+   * an answer to bytes the server read as a request of their own).
+   */
+  after: 'closed' | Buffer;
+}
+
+/**
+ * Sends `bytes` exactly as given (a whole request, malformed on purpose, not
+ * necessarily saying Connection: close), reads the server's first answer,
+ * then sends `probe` on the same connection and reads to EOF. Whether the
+ * probe gets an answer tells whether the server kept the connection; any
+ * other answer before it is a request the server found in the leftovers
+ * (request smuggling). No timing is involved: EOF decides.
+ */
+export function exchange(bytes: Buffer, probe: Buffer, options: SendOptions & { method: string }): Promise<Exchange> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const received: Buffer[] = [];
+    let end: number | undefined;
+    let settled = false;
+    const socket = connect({ host: options.host ?? '127.0.0.1', port: options.port });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => {
+      settled = true;
+      socket.destroy();
+      const data = Buffer.concat(received);
+      reject(new Error(`no ${end === undefined ? 'complete answer' : 'EOF after the probe'} within ${timeoutMs} ms: ${JSON.stringify(data.subarray(0, 300).toString('latin1'))}`));
+    }, timeoutMs);
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      const data = Buffer.concat(received);
+      const cut = end ?? responseEnd(options.method, data) ?? data.length;
+      try {
+        const response = { ...parseResponse(options.method, data.subarray(0, cut)), firstBodyByteMs: undefined, totalMs: performance.now() - started };
+        const rest = data.subarray(cut);
+        resolve({ response, after: rest.length === 0 ? 'closed' : rest });
+      } catch (error) {
+        reject(new Error(`${(error as Error).message}: ${JSON.stringify(data.subarray(0, 300).toString('latin1'))}`));
+      }
+    };
+    socket.on('data', (chunk: Buffer) => {
+      received.push(chunk);
+      if (end !== undefined) return;
+      end = responseEnd(options.method, Buffer.concat(received));
+      if (end !== undefined && !socket.destroyed) socket.write(probe, () => {});
+    });
+    socket.on('error', finish);
+    socket.on('close', finish);
+    socket.on('connect', () => socket.write(bytes));
+  });
+}

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { withHeaderOctets } from '../../gateway/cgi.ts';
 import { runCgiScript } from '../fixtures/run-cgi.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -115,5 +116,22 @@ describe('CGI transport, as a real child process', () => {
     expect(r.status).toBe(200);
     expect(r.body.toString()).toBe('PUT /yourapplication/x?y=1 data\n');
     expect(r.headers).toContainEqual(['x-fetch-only', 'yes']);
+  });
+});
+
+describe('withHeaderOctets: CGI request header values as octets, like the other transports', () => {
+  const raw = () => Buffer.concat([Buffer.from('HTTP_X_A=caf'), Buffer.from([0xe9, 0]), Buffer.from('HTTP_X_B=caf'), Buffer.from([0xc3, 0xa9, 0]),
+    Buffer.from('PATH_INFO=/'), Buffer.from([0xc3, 0xa9, 0]), Buffer.from('HTTP_X_NEW=1\0')]);
+
+  it('reads the raw bytes back when a header value is not ASCII; other variables stay as decoded', () => {
+    const env = { HTTP_X_A: 'caf\ufffd', HTTP_X_B: 'caf\u00e9', PATH_INFO: '/\u00e9' };
+    expect(withHeaderOctets(env, raw)).toEqual({ HTTP_X_A: 'caf\u00e9', HTTP_X_B: 'caf\u00c3\u00a9', PATH_INFO: '/\u00e9' });
+  });
+
+  it('leaves an all-ASCII environment alone (no read), and falls back when /proc cannot be read', () => {
+    const ascii = { HTTP_X_A: 'plain', PATH_INFO: '/\u00e9' };
+    expect(withHeaderOctets(ascii, () => { throw new Error('must not read'); })).toBe(ascii);
+    const env = { HTTP_X_A: 'caf\ufffd' };
+    expect(withHeaderOctets(env, () => { throw new Error('no /proc'); })).toBe(env);
   });
 });

@@ -45,6 +45,23 @@ describe('requestFromEnviron: the one CGI -> Request translator', () => {
     expect(requestTarget({ REQUEST_URI: 'http://proxy.example/p?q' })).toBe('/p?q');
   });
 
+  it('an absolute-form REQUEST_URI (Apache passes it as sent) reaches the app in origin-form (docs/http-policy.md)', () => {
+    const { request, context } = requestFromEnviron({ ...base, HTTP_HOST: 'example.test', PATH_INFO: '/echo', REQUEST_URI: 'http://example.test/echo?x=1' }, null);
+    expect(context.environ.REQUEST_URI).toBe('/echo?x=1');
+    expect(request.url).toBe('http://example.test/echo?x=1');
+    const origin = { ...base, PATH_INFO: '/echo', REQUEST_URI: '/echo' };
+    expect(requestFromEnviron(origin, null).context.environ).toBe(origin); // origin-form: no copy
+  });
+
+  it('Cookie: repeated fields joined by a server with ", " reach the app joined with "; " (RFC 6265 5.4)', () => {
+    const cookie = (value: string) => requestFromEnviron({ ...base, PATH_INFO: '/', HTTP_COOKIE: value }, null).request.headers.get('cookie');
+    expect(cookie('a=1, b=2')).toBe('a=1; b=2');
+    expect(cookie('a=1,b=2 ,c=3')).toBe('a=1; b=2; c=3');
+    expect(cookie('a=1; b=2')).toBe('a=1; b=2');
+    // Only Cookie: other repeated fields keep RFC 9110's ", ".
+    expect(requestFromEnviron({ ...base, PATH_INFO: '/', HTTP_X_A: '1, 2' }, null).request.headers.get('x-a')).toBe('1, 2');
+  });
+
   it('a target starting with "//" stays a path: the client cannot choose the host the app sees', () => {
     const { request } = requestFromEnviron({ ...base, HTTP_HOST: 'example.test', PATH_INFO: '/echo', REQUEST_URI: '//evil.example/echo?x' }, null);
     expect(request.url).toBe('http://example.test//evil.example/echo?x');

@@ -97,6 +97,15 @@ describe('name-value pairs', () => {
     expect(decodeNameValuePairs(bytes)).toEqual([['B', 'y'.repeat(128)], ['AB', ''], ['C', 'é']]);
   });
 
+  it('request header values (HTTP_*) decode one character per byte, everything else as UTF-8 (docs/http-policy.md)', () => {
+    const bytes = Buffer.from([
+      8, 4, ...Buffer.from('HTTP_X_A'), 0x63, 0x61, 0x66, 0xe9, // Latin-1 "café"
+      8, 5, ...Buffer.from('HTTP_X_B'), 0x63, 0x61, 0x66, 0xc3, 0xa9, // UTF-8 "café": its two octets
+      9, 2, ...Buffer.from('PATH_INFO'), 0xc3, 0xa9, // text: "é"
+    ]);
+    expect(decodeNameValuePairs(bytes)).toEqual([['HTTP_X_A', 'caf\u00e9'], ['HTTP_X_B', 'caf\u00c3\u00a9'], ['PATH_INFO', '\u00e9']]);
+  });
+
   it('round-trips in order, keeping duplicates, empty values and UTF-8', () => {
     const pairs: Array<[string, string]> = [
       ['SCRIPT_NAME', '/yourapplication'], ['SCRIPT_NAME', ''], ['EMPTY', ''],

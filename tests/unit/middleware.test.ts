@@ -76,6 +76,19 @@ describe('proxyFix', () => {
     });
   });
 
+  it('keeps a trusted X-Forwarded-Host as sent when only its letter case differs from the URL form; refuses a non-host', async () => {
+    const hostOf = async (forwarded: string) => {
+      const app = proxyFix((request) => new Response(request.headers.get('host')), { host: 1 });
+      const { request, context } = requestFromEnviron({ REQUEST_METHOD: 'GET', HTTP_HOST: 'backend', HTTP_X_FORWARDED_HOST: forwarded, PATH_INFO: '/' }, null);
+      return (await app(request, context)).text();
+    };
+    expect(await hostOf('EXAMPLE.test')).toBe('EXAMPLE.test');
+    expect(await hostOf('example.test.')).toBe('example.test.');
+    expect(await hostOf('[::1]:8080')).toBe('[::1]:8080');
+    expect(await hostOf('example.test:80')).toBe('example.test'); // the URL form: the scheme's default port left out
+    expect(await hostOf('bad host/x')).toBe('backend');
+  });
+
   it('takes the Nth value from the right and ignores a header with too few hops', () => {
     expect(trustedValue('a, b, c', 2)).toBe('b');
     expect(trustedValue('a', 2)).toBeUndefined();
