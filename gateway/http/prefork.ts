@@ -57,6 +57,8 @@ export interface PreforkOptions extends Omit<ServeHttpOptions, 'onRequestDone'> 
   log?: (line: string) => void;
   /** Proxy headers the workers believe (proxyFix); nothing by default. */
   trustProxy?: ProxyFixTrust;
+  /** The app gets its URL without the mount (hideMount); off by default. */
+  hideMount?: boolean;
 }
 
 export const DEFAULT_TIMEOUT = 30;
@@ -132,6 +134,7 @@ export async function runPrefork(options: PreforkOptions): Promise<number> {
     maxRequests: 0,
     gracefulTimeout: gracefulMs,
     trustProxy: options.trustProxy,
+    hideMount: options.hideMount,
   };
   cluster.setupPrimary({ exec: WORKER_ENTRY, args: [] });
 

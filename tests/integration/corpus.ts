@@ -1,5 +1,5 @@
 /**
- * The requests every mode must answer identically and correctly, at both
+ * The requests every mode must answer identically and correctly, at every
  * mounts. Paths are relative to the mount unless `outside` says the target is
  * sent exactly as written (to probe the server around the app). Each case
  * states its correct answer, computed from the request (contract.ts).
@@ -31,7 +31,7 @@ export interface Case {
   noContentLength?: boolean;
   /** Send the body with Transfer-Encoding: chunked. */
   chunks?: Buffer[];
-  /** Compare the two mounts after swapping the prefix (default: unless `outside`). */
+  /** Compare each mount with the root after swapping the prefix (default: unless `outside`). */
   crossMount?: boolean;
   /** Blanks out the parts of a body that differ by design (the index page's pid and mode). */
   volatile?: (body: string) => string;
@@ -388,6 +388,27 @@ export const CORPUS: Case[] = [
   },
   {
     name: 'GET /yourapplication%2Fhello (encoded slash after the mount)', path: '/yourapplication%2Fhello', outside: true,
+    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
+  },
+  // The two-segment mount /team-1/app.v2: "." must not act as a regex wildcard, the mount is whole segments.
+  {
+    name: 'GET /team-1/app.v2 (the bare two-segment mount)', path: '/team-1/app.v2', outside: true, volatile: indexVolatile,
+    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
+  },
+  {
+    name: 'GET /team-1/appXv2/hello (the "." in the mount is no wildcard)', path: '/team-1/appXv2/hello', outside: true,
+    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
+  },
+  {
+    name: 'GET /team-1/app.v2x/hello (whole segments only)', path: '/team-1/app.v2x/hello', outside: true,
+    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
+  },
+  {
+    name: 'GET /team-1/app.v2/../hello (dot-dot out of the two-segment mount)', path: '/team-1/app.v2/../hello', outside: true,
+    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
+  },
+  {
+    name: 'GET /team-1/app%2Ev2/hello (an encoded "." in the mount)', path: '/team-1/app%2Ev2/hello', outside: true,
     expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
   },
   {
