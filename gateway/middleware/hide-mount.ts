@@ -28,12 +28,16 @@ function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
+/** A "." or ".." segment, plain or encoded: it could climb back over the mount ("/m/../m/x"). */
+const DOT_SEGMENT = /\/(?:\.|%2e)/i;
+
 /**
  * The request target with the mount taken out. The raw target is kept when it
- * starts with the mount as written (nearly always); when the client spelt the
- * mount otherwise ("%2E" for ".", "//", dot segments), the server has already
- * resolved that into SCRIPT_NAME and PATH_INFO, and the target is rebuilt from
- * PATH_INFO (encoded again) and the query.
+ * starts with the mount as written and has no dot segment after it (nearly
+ * always), so the app sees the client's encoding as it would at the root;
+ * otherwise ("%2E" for ".", "//" in the mount, "/m/../m/x") the server has
+ * already resolved the path into SCRIPT_NAME and PATH_INFO, and the target is
+ * rebuilt from PATH_INFO (encoded again) and the query.
  */
 export function targetBelowMount(environ: Environ, mount: string, pathInfo: string): string {
   const target = requestTarget(environ);
@@ -41,7 +45,10 @@ export function targetBelowMount(environ: Environ, mount: string, pathInfo: stri
   const path = queryAt === -1 ? target : target.slice(0, queryAt);
   const query = queryAt === -1 ? '' : target.slice(queryAt);
   if (path === mount) return `/${query}`;
-  if (path.startsWith(`${mount}/`)) return path.slice(mount.length) + query;
+  if (path.startsWith(`${mount}/`)) {
+    const rest = path.slice(mount.length);
+    if (!DOT_SEGMENT.test(rest)) return rest + query;
+  }
   return (encodePath(pathInfo) || '/') + query;
 }
 

@@ -133,6 +133,8 @@ describe('hideMount', () => {
   it('rebuilds the target from PATH_INFO when the client spelt the mount otherwise', () => {
     expect(targetBelowMount(variables('/team-1/app%2Ev2/a%20b?q', '/team-1/app.v2', '/a b'), '/team-1/app.v2', '/a b')).toBe('/a%20b?q');
     expect(targetBelowMount(variables('/x/../m/y', '/m', '/y'), '/m', '/y')).toBe('/y');
+    expect(targetBelowMount(variables('/m/../m/y?q', '/m', '/y'), '/m', '/y'), 'a dot segment climbing over the mount').toBe('/y?q');
+    expect(targetBelowMount(variables('/m/a/%2E%2E/y', '/m', '/y'), '/m', '/y')).toBe('/y');
   });
 
   it('keeps ctx as the server described the request: scriptName, pathInfo and the raw REQUEST_URI', async () => {
