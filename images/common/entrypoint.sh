@@ -31,6 +31,14 @@ export APP_MOUNT APP_MOUNT_PATH APP_MOUNT_PATTERN
 # Both exported in one spelling for the servers' configs and the app.
 APP_MODULE=${APP_MODULE:-/srv/yourapplication/app/app.ts}
 module_file=${APP_MODULE%:*}
+# Absolute: the servers start the app in different working directories.
+case $module_file in
+  /*) ;;
+  *)
+    echo "bad app module APP_MODULE=\"$APP_MODULE\": an absolute path in the container, like /srv/app/app.ts" >&2
+    exit 64
+    ;;
+esac
 if [ ! -f "$module_file" ]; then
   echo "bad app module APP_MODULE=\"$APP_MODULE\": there is no file $module_file in the container (bind-mount the app's directory, e.g. -v \"\$PWD/myapp:/srv/app:ro\" -e APP_MODULE=/srv/app/app.ts)" >&2
   exit 64

@@ -74,10 +74,13 @@ describe.each(modes)('%s: a bad MOUNT', (mode) => {
 });
 
 describe('a bad APP_MODULE', () => {
-  test('stops the container with the reason and status 64', async () => {
+  test('stops the container with the reason and status 64 (a missing file, a relative path)', async () => {
     const run = await docker(['run', '--rm', '-e', 'APP_MODULE=/srv/app/missing.ts', ...labels('bad-module'), imageTag(modes[0]!)]);
     expect(run.code).toBe(64);
     expect(run.stderr).toContain('bad app module APP_MODULE="/srv/app/missing.ts": there is no file /srv/app/missing.ts in the container');
+    const relative = await docker(['run', '--rm', '-e', 'APP_MODULE=app/app.ts', ...labels('bad-module'), imageTag(modes[0]!)]);
+    expect(relative.code).toBe(64);
+    expect(relative.stderr).toContain('bad app module APP_MODULE="app/app.ts": an absolute path in the container, like /srv/app/app.ts');
   });
 });
 
