@@ -1,6 +1,6 @@
 # yourapplication: one TypeScript app behind five web server setups.
-# `make` lists the targets. MOUNT=/yourapplication serves the app under that
-# prefix instead of the root, e.g. `make up-nginx-fcgi MOUNT=/yourapplication`.
+# `make` lists the targets. MOUNT=/some/prefix serves the app under that
+# prefix instead of the root, e.g. `make up-nginx-fcgi MOUNT=/team-1/app.v2`.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -28,7 +28,7 @@ RESOLVE_BASE = BASE_IMAGE="$$(images/base/resolve.sh)"
 .PHONY: help up dev down logs ps images test test-typecheck test-unit test-integration bench base-offline $(addprefix up-,$(MODES))
 
 help: ## list the targets
-	@echo "yourapplication: make <target> [MOUNT=/yourapplication]"
+	@echo "yourapplication: make <target> [MOUNT=/some/prefix]"
 	@echo
 	@grep -E '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | \
 	  while IFS=$$'\t' read -r target text; do printf '  %-18s %s\n' "$$target" "$$text"; done
@@ -43,12 +43,18 @@ up-nginx-fcgi: ## nginx -> FastCGI, app under supervisord (http://127.0.0.1:8083
 up-lighttpd-fcgi: ## lighttpd mod_fastcgi (http://127.0.0.1:8084)
 up-nginx-prefork: ## nginx -> pre-fork HTTP server (http://127.0.0.1:8085)
 
+# MOUNT is checked here by the same script the containers' entrypoint runs,
+# so a bad value is refused before anything is built or started.
+CHECK_MOUNT = images/common/mount.sh "$$MOUNT" >/dev/null
+
 # Builds and starts one mode, waits until its HEALTHCHECK passes, prints its URLs.
 $(addprefix up-,$(MODES)): up-%:
+	@$(CHECK_MOUNT)
 	@$(RESOLVE_BASE) $(COMPOSE) --profile $* up -d --build $*
 	@$(MAKE) --no-print-directory wait-healthy SERVICE=$*
 
 up: ## all five modes and the comparison page (http://127.0.0.1:8080/)
+	@$(CHECK_MOUNT)
 	@$(RESOLVE_BASE) $(COMPOSE) --profile all up -d --build
 	@for service in $(MODES) front; do $(MAKE) --no-print-directory wait-healthy SERVICE=$$service || exit 1; done
 
@@ -75,8 +81,9 @@ wait-healthy:
 	fi; \
 	port="$$(docker inspect -f '{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostIp}}:{{(index (index .NetworkSettings.Ports "8080/tcp") 0).HostPort}}' "$$id")"; \
 	port="$${port/#0.0.0.0:/127.0.0.1:}"; \
+	mount="$${MOUNT%/}"; \
 	if [ "$(SERVICE)" = front ]; then printf '%-14s healthy  http://%s/  (the comparison page)\n' "$(SERVICE)" "$$port"; exit 0; fi; \
-	printf '%-14s healthy  http://%s%s/  http://%s%s/hello\n' "$(SERVICE)" "$$port" "$(MOUNT)" "$$port" "$(MOUNT)"
+	printf '%-14s healthy  http://%s%s/  http://%s%s/hello\n' "$(SERVICE)" "$$port" "$$mount" "$$port" "$$mount"
 
 down: ## stop and remove the containers of every mode
 	$(COMPOSE) --profile all down --remove-orphans
@@ -106,7 +113,7 @@ test-typecheck: node_modules ## tsc -p . (type-check only)
 test-unit: node_modules ## unit, HTTP and peer tests on the host (cgi-fcgi, spawn-fcgi, nginx)
 	npx vitest run --project unit $(call vitest_reports,unit)
 
-test-integration: node_modules ## build the five images, run them at both mounts, compare
+test-integration: node_modules ## build the five images, run them at three mounts, compare
 	TESTCONTAINERS_RYUK_DISABLED=true $(RESOLVE_BASE) npx vitest run --project integration $(call vitest_reports,integration)
 
 # QUICK=1: one short round and a smaller memory soak (about a minute once the images exist).

@@ -6,5 +6,5 @@ import { enableCompileCache } from 'node:module';
 // Every CGI request starts Node afresh: reuse compiled code (NODE_COMPILE_CACHE, warmed at image build).
 enableCompileCache();
 const { runCgi } = await import('../gateway/cgi.ts');
-const { default: app } = await import('./app.ts');
-await runCgi(app, { appTimeoutMs: Number(process.env.APP_TIMEOUT_MS) || undefined });
+const { deployedApp } = await import('./deployed-app.ts');
+await runCgi(await deployedApp(), { appTimeoutMs: Number(process.env.APP_TIMEOUT_MS) || undefined });

@@ -12,5 +12,9 @@ import { enableCompileCache } from 'node:module';
 
 enableCompileCache();
 const { runFastCgiOrCgi } = await import('../gateway/fastcgi/server.ts');
-const { default: app } = await import('./app.ts');
+const { deployedApp } = await import('./deployed-app.ts');
+let app = await deployedApp();
+// mod_fcgid's pool warm-up holds a process busy through the gateway, not through
+// the app's routes (images/common/fcgid-prespawn.sh); only that image asks for it.
+if (process.env.APP_MODE === 'apache-fcgid') app = (await import('../gateway/middleware/spawn-hold.ts')).holdForSpawn(app);
 await runFastCgiOrCgi(app, { appTimeoutMs: Number(process.env.APP_TIMEOUT_MS) || undefined });

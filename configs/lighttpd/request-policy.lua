@@ -95,8 +95,10 @@ if uri:sub(1, 25) == "/.yourapplication-errors/" then
 end
 -- Outside the mount: 404 for every method (lighttpd's static-file handler
 -- would answer 403 for a directory and 501 for a PUT). APP_MOUNT is the
--- container's setting; the entrypoint accepts only "" and /yourapplication.
-local mount = (os.getenv("APP_MOUNT") or ""):gsub("/$", "")
+-- container's setting, checked and stripped of a trailing "/" by the
+-- entrypoint (images/common/mount.sh): "" at the root. A plain string
+-- comparison: the mount's characters mean the same decoded or not.
+local mount = os.getenv("APP_MOUNT") or ""
 if mount ~= "" and not under(mount) then
   return 404
 end

@@ -23,6 +23,7 @@ export interface CliOptions {
   trustProxy?: ProxyFixTrust;
   maxConns?: number;
   maxReqs?: number;
+  hideMount?: boolean;
 }
 
 export const USAGE = `Usage: tsgi <cgi|fastcgi|http> <app-module[:export]> [options]
@@ -49,6 +50,9 @@ Options:
                             (also port, forwarded); nothing is trusted by default
   --max-conns N             fastcgi: concurrent connections (FCGI_MAX_CONNS)
   --max-reqs N              fastcgi: concurrent requests (FCGI_MAX_REQS)
+  --hide-mount[=BOOL]       give the app its URL without the mount (SCRIPT_NAME) and map
+                            Location, Content-Location and cookie Path back into it, for
+                            Fetch routers (Hono & co.) below a mount; ctx.scriptName keeps it
   --config FILE             read "name = value" lines (long option names) from FILE
   -h, --help                show this help
 `;
@@ -77,6 +81,17 @@ function seconds(name: string): (value: string) => number {
   };
 }
 
+/** true/false, on/off, yes/no, 1/0 (any case). */
+export function parseBoolean(name: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (['true', 'on', 'yes', '1'].includes(v)) return true;
+  if (['false', 'off', 'no', '0'].includes(v)) return false;
+  throw new UsageError(`${name} must be true or false (on/off, yes/no, 1/0), got "${value}"`);
+}
+
+/** Settings that are switches: on the command line `--name` alone means true. */
+const SWITCHES = new Set(['hide-mount']);
+
 const SETTINGS: Record<string, Setter> = {
   bind: (o, v) => { o.bind = parseBind(v); },
   'socket-mode': (o, v) => {
@@ -94,6 +109,7 @@ const SETTINGS: Record<string, Setter> = {
   },
   'max-conns': (o, v) => { o.maxConns = integer('max-conns', 1)(v); },
   'max-reqs': (o, v) => { o.maxReqs = integer('max-reqs', 1)(v); },
+  'hide-mount': (o, v) => { o.hideMount = parseBoolean('hide-mount', v); },
 };
 
 function apply(options: CliOptions, name: string, value: string, where: string): void {
@@ -134,7 +150,7 @@ export function parseArgs(argv: readonly string[]): ParseResult {
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
-    const value = eq === -1 ? rest[++i] : arg.slice(eq + 1);
+    const value = eq !== -1 ? arg.slice(eq + 1) : SWITCHES.has(name) ? 'true' : rest[++i];
     if (value === undefined) throw new UsageError(`--${name} needs a value`);
     flags.push([name, value]);
   }

@@ -4,7 +4,7 @@ import { runFastCgiOrCgi, serveFastCgi } from '../fastcgi/server.ts';
 import { closeGracefully, serveHttp } from '../http/server.ts';
 import { runPrefork } from '../http/prefork.ts';
 import { loadApp } from '../load-app.ts';
-import { proxyFix } from '../middleware/proxy-fix.ts';
+import { withOptions } from '../middleware/options.ts';
 import { stopOnSignals } from '../stop-on-signals.ts';
 import type { HandleOptions } from '../handler.ts';
 import type { TsgiApp } from '../types.ts';
@@ -20,8 +20,7 @@ function handleOptions(options: CliOptions): HandleOptions {
 }
 
 async function app(options: CliOptions): Promise<TsgiApp> {
-  const loaded = await loadApp(options.appModule);
-  return options.trustProxy ? proxyFix(loaded, options.trustProxy) : loaded;
+  return withOptions(await loadApp(options.appModule), options);
 }
 
 export async function serve(options: CliOptions, cores: number): Promise<void> {
@@ -64,6 +63,7 @@ export async function serve(options: CliOptions, cores: number): Promise<void> {
         ...(options.timeout !== undefined && { timeout: options.timeout }),
         ...(options.gracefulTimeout !== undefined && { gracefulTimeout: options.gracefulTimeout }),
         ...(options.trustProxy !== undefined && { trustProxy: options.trustProxy }),
+        ...(options.hideMount !== undefined && { hideMount: options.hideMount }),
         ...(options.socketMode !== undefined && { socketMode: options.socketMode }),
       });
     }

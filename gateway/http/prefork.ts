@@ -57,6 +57,8 @@ export interface PreforkOptions extends Omit<ServeHttpOptions, 'onRequestDone'> 
   log?: (line: string) => void;
   /** Proxy headers the workers believe (proxyFix); nothing by default. */
   trustProxy?: ProxyFixTrust;
+  /** The app gets its URL without the mount (hideMount); off by default. */
+  hideMount?: boolean;
 }
 
 export const DEFAULT_TIMEOUT = 30;
@@ -107,6 +109,7 @@ export async function runPrefork(options: PreforkOptions): Promise<number> {
     maxRequests: 0,
     gracefulTimeout: gracefulMs,
     trustProxy: options.trustProxy,
+    hideMount: options.hideMount,
   };
   const stdio = ['inherit', 'inherit', 'inherit', 'ipc'];
   stdio[STACK_CHANNEL_FD] = 'pipe';

@@ -11,7 +11,8 @@
 import type { Server } from 'node:http';
 import type { Bind } from '../bind.ts';
 import { loadApp } from '../load-app.ts';
-import { proxyFix, type ProxyFixTrust } from '../middleware/proxy-fix.ts';
+import type { ProxyFixTrust } from '../middleware/proxy-fix.ts';
+import { withOptions } from '../middleware/options.ts';
 import type { TsgiApp } from '../types.ts';
 import { BOOT_ERROR_EXIT_CODE } from './arbiter.ts';
 import { closeGracefully, serveHttp, type ServeHttpOptions } from './server.ts';
@@ -37,6 +38,8 @@ export interface WorkerConfig {
   gracefulTimeout: number;
   /** Proxy headers to believe (behind our nginx); nothing when absent. */
   trustProxy?: ProxyFixTrust;
+  /** Give the app its URL without the mount (hideMount). */
+  hideMount?: boolean;
 }
 
 /** Worker -> primary. */
@@ -111,7 +114,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   let app: TsgiApp;
   try {
     const loaded = await loadApp(config.appModule);
-    app = config.trustProxy ? proxyFix(loaded, config.trustProxy) : loaded;
+    app = withOptions(loaded, config);
   } catch (error) {
     bootError(error);
     return;

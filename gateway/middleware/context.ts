@@ -1,6 +1,6 @@
-/** Small helpers the middleware share: path-segment matching and deriving a new context. */
-import { deriveContext } from '../environ.ts';
-import type { TsgiContext } from '../types.ts';
+/** Small helpers the middleware share: path-segment matching, deriving a new context or request. */
+import { deriveContext, requestUrl, requestWithEnviron } from '../environ.ts';
+import type { Environ, TsgiContext } from '../types.ts';
 
 /**
  * The rest of `path` after `prefix` when the prefix matches whole path
@@ -24,4 +24,19 @@ export function remount(ctx: TsgiContext, scriptName: string, pathInfo: string, 
     pathInfo,
     environ: { ...ctx.environ, ...extra, SCRIPT_NAME: scriptName, PATH_INFO: pathInfo },
   });
+}
+
+/**
+ * The same request as other CGI variables describe it (url, scheme, host):
+ * re-translated by environ.ts when the gateway made it (still lazy, same body
+ * and signal); a Request from elsewhere is copied with the new URL.
+ */
+export function requestWithVariables(request: Request, environ: Environ): Request {
+  return requestWithEnviron(request, environ) ?? new Request(requestUrl(environ), {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    signal: request.signal,
+    duplex: 'half',
+  } as RequestInit);
 }

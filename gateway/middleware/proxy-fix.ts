@@ -12,9 +12,9 @@
  * (someone skipped a proxy). The values the request had before are kept in
  * ctx.environ under "tsgi.proxy_fix.orig.<NAME>".
  */
-import { deriveContext, isHttps, requestUrl, requestWithEnviron } from '../environ.ts';
+import { deriveContext, isHttps } from '../environ.ts';
 import type { Environ, TsgiApp } from '../types.ts';
-import { afterSegmentPrefix } from './context.ts';
+import { afterSegmentPrefix, requestWithVariables } from './context.ts';
 
 export interface ProxyFixTrust {
   for?: number;
@@ -155,13 +155,6 @@ export function proxyFix(app: TsgiApp, trust: ProxyFixTrust = {}): TsgiApp {
 
     // The translator derives url, scheme and host from the fixed variables, as
     // it would for a request that came this way; a Request it did not make is copied.
-    const fixedRequest = requestWithEnviron(request, environ) ?? new Request(requestUrl(environ), {
-      method: request.method,
-      headers: request.headers,
-      body: request.body,
-      signal: request.signal,
-      duplex: 'half',
-    } as RequestInit);
-    return app(fixedRequest, deriveContext(ctx, { scriptName, pathInfo, remoteAddr, environ }));
+    return app(requestWithVariables(request, environ), deriveContext(ctx, { scriptName, pathInfo, remoteAddr, environ }));
   };
 }

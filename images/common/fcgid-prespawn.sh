@@ -10,10 +10,14 @@
 # so with quick requests that practically never happens: the pool would stay
 # at 1 process, and every request that found it busy would sleep 1 s.
 # The warm-up makes that happen once, on purpose: a request that keeps the
-# first process busy for 1.5 s (the app's GET /slow), and 0.3 s later an
-# ordinary one, which sleeps its 1 s, finds the first still busy and gets
-# the second process spawned. Both are then kept (FcgidMinProcessesPerClass 2).
-# Costs ~2 s of one worker at start; the two requests are in the access log
+# first process busy for 1.5 s, and 0.3 s later another, which sleeps its 1 s,
+# finds the first still busy and gets the second process spawned. Both are
+# then kept (FcgidMinProcessesPerClass 2). The holding is the gateway's, not
+# the app's (any app may be served, APP_MODULE): Apache gives these requests
+# (from 127.0.0.1, with this User-Agent) TSGI_HOLD_MS=1500, and the gateway
+# answers them with 204 after 1.5 s without calling the app
+# (configs/apache/fcgid.conf, gateway/middleware/spawn-hold.ts).
+# Costs ~3 s of the two workers at start; the two requests are in the access log
 # with the User-Agent "yourapplication-prespawn".
 set -eu
 
@@ -31,9 +35,9 @@ warm_up() {
     if (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then break; fi
     sleep 0.1
   done
-  get "$mount/slow?ms=1500" &
+  get "$mount/" &
   sleep 0.3
-  get "$mount/hello"
+  get "$mount/"
   wait
   # Say so in `docker logs` if the pool did not come up whole.
   local procs

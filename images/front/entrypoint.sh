@@ -8,19 +8,12 @@ set -eu
 template=/etc/nginx/yourapplication-front/nginx.conf.template
 out=/tmp/front
 
-mount="${MOUNT:-}"
-[ "$mount" = / ] && mount=""
-mount="${mount%/}"
-# One or more /segments of letters, digits and . _ ~ - (RFC 3986 unreserved
-# characters: nothing nginx, sed or a URL would read as syntax), no . or .. segment.
-if [ -n "$mount" ]; then
-  if ! printf '%s' "$mount" | grep -Eqx '(/[A-Za-z0-9._~-]+)+' \
-     || printf '%s/' "$mount" | grep -Eq '/\.\.?/'; then
-    echo "front: MOUNT must be empty (the root) or /segments of letters, digits and . _ ~ - (no . or .. segment), e.g. /team-1/app.v2; not '${MOUNT}'" >&2
-    exit 64
-  fi
-fi
-mount_regex="$(printf '%s' "$mount" | sed 's/\./\\./g')"
+# The modes' own check of the mount (images/common/mount.sh): the same rule
+# and the same words; it prints APP_MOUNT and APP_MOUNT_PATTERN (dots escaped).
+settings=$(yourapplication-mount "${MOUNT:-}") || exit $?
+eval "$settings"
+mount=$APP_MOUNT
+mount_regex=$APP_MOUNT_PATTERN
 
 mkdir -p "$out/body" "$out/proxy" "$out/fastcgi" "$out/uwsgi" "$out/scgi"
 # '|' can't occur in a valid mount; '\' in the regex form is escaped for sed.

@@ -1,5 +1,5 @@
 /**
- * The requests every mode must answer identically and correctly, at both
+ * The requests every mode must answer identically and correctly, at every
  * mounts. Paths are relative to the mount unless `outside` says the target is
  * sent exactly as written (to probe the server around the app). Each case
  * states its correct answer, computed from the request (contract.ts).
@@ -31,7 +31,7 @@ export interface Case {
   noContentLength?: boolean;
   /** Send the body with Transfer-Encoding: chunked. */
   chunks?: Buffer[];
-  /** Compare the two mounts after swapping the prefix (default: unless `outside`). */
+  /** Compare each mount with the root after swapping the prefix (default: unless `outside`). */
   crossMount?: boolean;
   /** Blanks out the parts of a body that differ by design (the index page's pid and mode). */
   volatile?: (body: string) => string;
@@ -118,6 +118,14 @@ function expectIndex(res: RawResponse, sent: Sent, pathInfo: string): void {
   expect(html).toContain(`<a href="${sent.mount}/hello">`);
 }
 
+/**
+ * A GET sent exactly as written, around the mounts: the app's answer where it
+ * lands inside the mount (the root mount takes every path), else the server's 404.
+ */
+function aroundMount(name: string, path: string, extra: Partial<Case> = {}): Case {
+  return { name, path, outside: true, ...extra, expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)) };
+}
+
 /** A probe for something that must never be served: 404 (or 400), never the file. */
 function notServed(name: string, path: string, extra: Partial<Case> = {}): Case {
   return {
@@ -171,20 +179,8 @@ export const CORPUS: Case[] = [
   { name: 'DELETE /hello is 405', method: 'DELETE', path: '/hello',
     expect: (res) => { expectText(res, 405, 'method not allowed\n'); expect(header(res, 'allow')).toBe('GET, HEAD'); } },
   { name: 'GET / (index page)', path: '/', volatile: indexVolatile, expect: (res, sent) => expectIndex(res, sent, '/') },
-  {
-    name: 'GET the bare mount (no trailing slash)',
-    path: '/yourapplication',
-    outside: true,
-    volatile: indexVolatile,
-    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
-  },
-  {
-    name: 'GET the mount with a trailing slash',
-    path: '/yourapplication/',
-    outside: true,
-    volatile: indexVolatile,
-    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
-  },
+  aroundMount('GET the bare mount (no trailing slash)', '/yourapplication', { volatile: indexVolatile }),
+  aroundMount('GET the mount with a trailing slash', '/yourapplication/', { volatile: indexVolatile }),
 
   // /echo: paths.
   echoCase('GET /echo', '/echo'),
@@ -366,30 +362,18 @@ export const CORPUS: Case[] = [
   { name: 'HEAD /nope', method: 'HEAD', path: '/nope', expect: (res) => expectHead(res, 404, TEXT_PLAIN) },
 
   // Outside the mount (at the root mount these are the app's): the server's own 404.
-  {
-    name: 'GET /hello outside the mount', path: '/hello', outside: true,
-    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
-  },
-  {
-    name: 'GET /elsewhere/x outside the mount', path: '/elsewhere/x', outside: true,
-    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
-  },
-  {
-    name: 'GET /yourapplicationx/hello (the mount matches whole segments only)', path: '/yourapplicationx/hello', outside: true,
-    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
-  },
-  {
-    name: 'GET /YourApplication/hello (the mount is case-sensitive)', path: '/YourApplication/hello', outside: true,
-    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
-  },
-  {
-    name: 'GET /yourapplication/../hello (dot-dot out of the mount)', path: '/yourapplication/../hello', outside: true,
-    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
-  },
-  {
-    name: 'GET /yourapplication%2Fhello (encoded slash after the mount)', path: '/yourapplication%2Fhello', outside: true,
-    expect: (res, sent) => expectRouted(res, sent, (pathInfo) => expectAppGet(res, sent, pathInfo)),
-  },
+  aroundMount('GET /hello outside the mount', '/hello'),
+  aroundMount('GET /elsewhere/x outside the mount', '/elsewhere/x'),
+  aroundMount('GET /yourapplicationx/hello (the mount matches whole segments only)', '/yourapplicationx/hello'),
+  aroundMount('GET /YourApplication/hello (the mount is case-sensitive)', '/YourApplication/hello'),
+  aroundMount('GET /yourapplication/../hello (dot-dot out of the mount)', '/yourapplication/../hello'),
+  aroundMount('GET /yourapplication%2Fhello (encoded slash after the mount)', '/yourapplication%2Fhello'),
+  // The two-segment mount /team-1/app.v2: "." must not act as a regex wildcard, the mount is whole segments.
+  aroundMount('GET /team-1/app.v2 (the bare two-segment mount)', '/team-1/app.v2', { volatile: indexVolatile }),
+  aroundMount('GET /team-1/appXv2/hello (the "." in the mount is no wildcard)', '/team-1/appXv2/hello'),
+  aroundMount('GET /team-1/app.v2x/hello (whole segments only)', '/team-1/app.v2x/hello'),
+  aroundMount('GET /team-1/app.v2/../hello (dot-dot out of the two-segment mount)', '/team-1/app.v2/../hello'),
+  aroundMount('GET /team-1/app%2Ev2/hello (an encoded "." in the mount)', '/team-1/app%2Ev2/hello'),
   {
     name: 'HEAD /elsewhere outside the mount', method: 'HEAD', path: '/elsewhere', outside: true,
     expect: (res, sent) => {

@@ -16,11 +16,20 @@ const MODE = 'nginx-fcgi';
 beforeAll(() => buildFront(), 900_000);
 
 describe('the front refuses a bad MOUNT', () => {
-  test.each(['/a b', 'no-slash', '/a/../b', '/a;b', '/x$y', '/a//b'])('MOUNT=%j: exit 64 with the rule', async (mount) => {
+  // The same check, in the same words, as the modes' (images/common/mount.sh).
+  const RULE = 'A mount is "" or "/" (the root), or path segments like /team-1/app.v2, each a "/" and then letters, digits, ".", "-", "_" or "~", none of them "." or "..".';
+  test.each([
+    ['/a b', 'a character outside the rule'],
+    ['no-slash', 'it must start with /'],
+    ['/a/../b', 'a . or .. segment'],
+    ['/a;b', 'a character outside the rule'],
+    ['/x$y', 'a character outside the rule'],
+    ['/a//b', 'an empty segment'],
+  ])('MOUNT=%j: exit 64 with the rule', async (mount, reason) => {
     const run = await docker(['run', '--rm', '--read-only', '--tmpfs', '/tmp', '-e', `MOUNT=${mount}`, frontImage()], 60_000);
     expect({ code: run.code, stderr: run.stderr.trim() }).toEqual({
       code: 64,
-      stderr: `front: MOUNT must be empty (the root) or /segments of letters, digits and . _ ~ - (no . or .. segment), e.g. /team-1/app.v2; not '${mount}'`,
+      stderr: `bad mount APP_MOUNT="${mount}" (MOUNT for make and compose): ${reason}. ${RULE}`,
     });
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Builds the five images once and starts the ten containers (five modes x two
- * mounts) that every integration test file talks to; the teardown stops them
+ * Builds the five images once and starts the fifteen containers (five modes x
+ * three mounts) that every integration test file talks to; the teardown stops them
  * all, whatever happened. Container logs are kept under the run directory
  * for post-mortems.
  *
@@ -18,14 +18,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { buildImage, containerLogs, docker, imageExists } from './docker.ts';
-import { CONTAINER_LABEL, imageTag, MOUNTS, selectedModes, type Missing, type Mode, type Mount, type Target } from './matrix.ts';
+import { CONTAINER_LABEL, imageTag, MOUNTS, OWNER_LABEL, selectedModes, type Missing, type Mode, type Mount, type Target } from './matrix.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const RUN_DIR = join(tmpdir(), `yourapplication-integration${process.env.TEST_IMAGE_TAG ? `-${process.env.TEST_IMAGE_TAG}` : ''}`);
 const BUILD_CONCURRENCY = 2;
 const START_CONCURRENCY = 3;
-/** The pid of the run that started a container: leftovers of dead runs are removed, live runs' are not. */
-const OWNER_LABEL = `${CONTAINER_LABEL}.owner-pid`;
 
 export async function baseImage(): Promise<string> {
   if (process.env.BASE_IMAGE) return process.env.BASE_IMAGE;

@@ -91,9 +91,12 @@ describe('identity report', () => {
     expect(report).toContain('header vary: "Accept-Encoding" vs (absent)');
   });
   test('swapping the prefix maps cookie paths and URLs', () => {
-    const n = withoutPrefix(normalize(answer(302, [['set-cookie', 'a=1; Path=/yourapplication'], ['location', '/yourapplication/hello']], '"url": "http://h/yourapplication/echo"')));
+    const n = withoutPrefix(normalize(answer(302, [['set-cookie', 'a=1; Path=/yourapplication'], ['location', '/yourapplication/hello']], '"url": "http://h/yourapplication/echo"')), '/yourapplication');
     expect(n.headers).toEqual([['location', '/hello'], ['set-cookie', 'a=1; Path=/']]);
     expect(n.body.toString()).toBe('"url": "http://h/echo"');
+    const dotted = withoutPrefix(normalize(answer(200, [['set-cookie', 'b=2; Path=/team-1/app.v2; HttpOnly']], '/team-1/app.v2/x /team-1/appXv2')), '/team-1/app.v2');
+    expect(dotted.headers).toEqual([['set-cookie', 'b=2; Path=/; HttpOnly']]);
+    expect(dotted.body.toString(), 'the "." is no wildcard').toBe('/x /team-1/appXv2');
   });
 });
 

@@ -1,17 +1,17 @@
 /**
- * The matrix: every corpus request, at both mounts, against all five modes.
+ * The matrix: every corpus request, at the three mounts, against all five modes.
  * For each case:
  *   - identical: the five normalized answers are equal (docs/design.md#51-identical);
  *     a failure names the modes in each disagreeing group and how they differ;
  *   - correct: each mode's answer meets the route contract, computed from the
  *     request (five identical wrong answers fail here);
- *   - same at both mounts: per mode, the /yourapplication answer with the
+ *   - same at every mount: per mode, each prefixed mount's answer with the
  *     prefix swapped out equals the root-mount answer.
  */
 import { beforeAll, describe, inject, test } from 'vitest';
 import { AnswerBook, type CaseAnswers } from './answers.ts';
 import { CORPUS, crossMount, type Case } from './corpus.ts';
-import { MOUNTS, mountLabel, type Mode } from './matrix.ts';
+import { MOUNTS, mountLabel, PREFIXES, type Mode } from './matrix.ts';
 import { describeDisagreement, differences, normalize, withoutPrefix, type Normalized } from './normalize.ts';
 
 const book = new AnswerBook(inject('integrationTargets'), inject('integrationMissing'));
@@ -82,19 +82,21 @@ describe.each(CORPUS.map((c) => [c.name, c] as const))('%s', (_name, c) => {
   }
 
   if (crossMount(c)) {
-    test('the same at both mounts, prefix swapped', async () => {
-      const [root, prefixed] = await Promise.all(MOUNTS.map((m) => book.answers(c, m)));
-      const rootN = normalizedByMode(c, root!);
-      const prefixedN = normalizedByMode(c, prefixed!);
-      const problems: string[] = [];
-      for (const mode of book.modes) {
-        const a = rootN.get(mode);
-        const b = prefixedN.get(mode);
-        if (!a || !b) continue; // a failed request is reported by the other tests
-        const diff = differences(a, withoutPrefix(b));
-        if (diff.length > 0) problems.push(`[${mode}] root mount vs ${MOUNTS[1]} (prefix removed):\n      ${diff.join('\n      ')}`);
-      }
-      fail(problems, `${c.method ?? 'GET'} ${String(c.path)}: the mounts disagree`);
-    });
+    for (const prefix of PREFIXES) {
+      test(`the same at ${prefix} as at the root, prefix swapped`, async () => {
+        const [root, prefixed] = await Promise.all([book.answers(c, ''), book.answers(c, prefix)]);
+        const rootN = normalizedByMode(c, root);
+        const prefixedN = normalizedByMode(c, prefixed);
+        const problems: string[] = [];
+        for (const mode of book.modes) {
+          const a = rootN.get(mode);
+          const b = prefixedN.get(mode);
+          if (!a || !b) continue; // a failed request is reported by the other tests
+          const diff = differences(a, withoutPrefix(b, prefix));
+          if (diff.length > 0) problems.push(`[${mode}] root mount vs ${prefix} (prefix removed):\n      ${diff.join('\n      ')}`);
+        }
+        fail(problems, `${c.method ?? 'GET'} ${String(c.path)}: the mounts disagree`);
+      });
+    }
   }
 });

@@ -1,15 +1,20 @@
 /**
- * The deployment matrix under test: five modes, two mounts. Shared by the
+ * The deployment matrix under test: five modes, three mounts. Shared by the
  * global setup (which builds and starts it) and the test files (which get
  * the running containers through vitest's provide/inject).
  */
 export const MODES = ['apache-cgi', 'apache-fcgid', 'nginx-fcgi', 'lighttpd-fcgi', 'nginx-prefork'] as const;
 export type Mode = (typeof MODES)[number];
 
-/** APP_MOUNT values: the root mount and the seeds' /yourapplication. */
-export const MOUNTS = ['', '/yourapplication'] as const;
+/**
+ * APP_MOUNT values: the root mount, the seeds' /yourapplication, and two
+ * segments with characters that need care in the servers' configs ("." is a
+ * regex wildcard, "-" a range in a character class).
+ */
+export const MOUNTS = ['', '/yourapplication', '/team-1/app.v2'] as const;
 export type Mount = (typeof MOUNTS)[number];
-export const PREFIX = '/yourapplication';
+/** The mounts below the root, each compared with the root after taking it out. */
+export const PREFIXES = MOUNTS.filter((m): m is Exclude<Mount, ''> => m !== '');
 
 /**
  * The tag the run builds each mode's image under: `:test` unless
@@ -36,6 +41,8 @@ export interface Target {
 
 /** Label on every container the integration run starts, so a crashed run's leftovers can be found. */
 export const CONTAINER_LABEL = 'yourapplication.integration';
+/** The pid of the process that started a container: leftovers of dead runs are removed, live runs' are not. */
+export const OWNER_LABEL = `${CONTAINER_LABEL}.owner-pid`;
 
 /**
  * Which modes to run: all five unless INTEGRATION_MODES names a subset

@@ -5,7 +5,6 @@
  * Plus the readable report of who differs from whom, and how.
  */
 import { createHash } from 'node:crypto';
-import { PREFIX } from './matrix.ts';
 import type { HeaderPairs, RawResponse } from './raw-http.ts';
 
 /** Framing (Transfer-Encoding vs Content-Length) is checked separately: a present Content-Length must be right. */
@@ -33,12 +32,13 @@ export function fingerprint(n: Normalized): string {
 }
 
 /**
- * The root-mount form of an answer from the /yourapplication mount: the
- * prefix removed from the body and from the headers, a cookie Path of
- * exactly the mount becoming "/".
+ * The root-mount form of an answer from the mount `prefix`: the prefix
+ * removed from the body and from the headers, a cookie Path of exactly the
+ * mount becoming "/".
  */
-export function withoutPrefix(n: Normalized): Normalized {
-  const strip = (text: string) => text.replace(/(Path=)\/yourapplication(?=;|$)/g, '$1/').replaceAll(PREFIX, '');
+export function withoutPrefix(n: Normalized, prefix: string): Normalized {
+  const cookiePath = new RegExp(`(Path=)${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=;|$)`, 'g');
+  const strip = (text: string) => text.replace(cookiePath, '$1/').replaceAll(prefix, '');
   return {
     status: n.status,
     headers: n.headers.map(([name, value]): [string, string] => [name, strip(value)]),

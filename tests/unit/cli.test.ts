@@ -36,6 +36,22 @@ describe('tsgi command line', () => {
     expect(() => parseArgs(argv)).toThrow(message);
   });
 
+  it('takes --hide-mount as a switch, with an explicit value, or from the config file', () => {
+    const options = (argv: string[]) => { const parsed = parseArgs(argv); return parsed.help ? undefined : parsed.options; };
+    expect(options(['cgi', 'app.ts', '--hide-mount'])).toMatchObject({ hideMount: true });
+    expect(options(['cgi', 'app.ts', '--hide-mount', '--timeout', '3'])).toMatchObject({ hideMount: true, timeout: 3 });
+    expect(options(['http', 'app.ts', '--hide-mount=false'])).toMatchObject({ hideMount: false });
+    expect(options(['http', 'app.ts', '--hide-mount=ON'])).toMatchObject({ hideMount: true });
+    expect(() => parseArgs(['http', 'app.ts', '--hide-mount=maybe'])).toThrow('--hide-mount: hide-mount must be true or false (on/off, yes/no, 1/0), got "maybe"');
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-cli-'));
+    const file = join(dir, 'tsgi.conf');
+    writeFileSync(file, 'hide-mount = yes\n');
+    expect(options(['http', 'app.ts', '--config', file])).toMatchObject({ hideMount: true });
+    writeFileSync(file, 'workers = 2\nhide-mount = sometimes\n');
+    expect(() => parseArgs(['http', 'app.ts', '--config', file])).toThrow(`${file}:2: hide-mount must be true or false`);
+    expect(tsgi('--help').stdout).toContain('--hide-mount');
+  });
+
   it('names the file and line of a config error, and lets flags override the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsgi-cli-'));
     const file = join(dir, 'tsgi.conf');

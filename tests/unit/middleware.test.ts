@@ -3,6 +3,8 @@ import { requestFromEnviron } from '../../gateway/environ.ts';
 import { stripScriptName } from '../../gateway/middleware/script-name.ts';
 import { lighttpdRootFix } from '../../gateway/middleware/lighttpd-root-fix.ts';
 import { mount } from '../../gateway/middleware/mount.ts';
+import { hideMount, targetBelowMount } from '../../gateway/middleware/hide-mount.ts';
+import { holdForSpawn } from '../../gateway/middleware/spawn-hold.ts';
 import { parseForwarded, parseProxyTrust, proxyFix, trustedValue } from '../../gateway/middleware/proxy-fix.ts';
 import type { TsgiApp, TsgiContext } from '../../gateway/types.ts';
 
@@ -123,5 +125,94 @@ describe('proxyFix', () => {
       async function* () { yield new TextEncoder().encode('abc'); },
     );
     expect(await (await app(request, context)).text()).toBe('abc');
+  });
+});
+
+describe('hideMount', () => {
+  const variables = (target: string, scriptName: string, pathInfo: string) => ({
+    REQUEST_METHOD: 'GET', SERVER_NAME: 'backend', SERVER_PORT: '80', HTTP_HOST: 'public.example', REQUEST_URI: target, SCRIPT_NAME: scriptName, PATH_INFO: pathInfo,
+  });
+  async function answer(app: TsgiApp, target: string, scriptName: string, pathInfo: string) {
+    const { request, context } = requestFromEnviron(variables(target, scriptName, pathInfo), null);
+    return hideMount(app)(request, context);
+  }
+
+  it('takes the mount out of the target as the client wrote it, keeping its encoding and the query', () => {
+    expect(targetBelowMount(variables('/m/a%2Fb?x=%20', '/m', '/a/b'), '/m', '/a/b')).toBe('/a%2Fb?x=%20');
+    expect(targetBelowMount(variables('/m?x', '/m', ''), '/m', '')).toBe('/?x');
+    expect(targetBelowMount(variables('http://h/m/x', '/m', '/x'), '/m', '/x')).toBe('/x');
+  });
+
+  it('rebuilds the target from PATH_INFO when the client spelt the mount otherwise', () => {
+    expect(targetBelowMount(variables('/team-1/app%2Ev2/a%20b?q', '/team-1/app.v2', '/a b'), '/team-1/app.v2', '/a b')).toBe('/a%20b?q');
+    expect(targetBelowMount(variables('/x/../m/y', '/m', '/y'), '/m', '/y')).toBe('/y');
+    expect(targetBelowMount(variables('/m/../m/y?q', '/m', '/y'), '/m', '/y'), 'a dot segment climbing over the mount').toBe('/y?q');
+    expect(targetBelowMount(variables('/m/a/%2E%2E/y', '/m', '/y'), '/m', '/y')).toBe('/y');
+  });
+
+  it('keeps ctx as the server described the request: scriptName, pathInfo and the raw REQUEST_URI', async () => {
+    const res = await answer((request, ctx) => Response.json({ url: request.url, scriptName: ctx.scriptName, pathInfo: ctx.pathInfo, uri: ctx.environ.REQUEST_URI }),
+      '/m/x?y=1', '/m', '/x');
+    expect(await res.json()).toEqual({ url: 'http://public.example/x?y=1', scriptName: '/m', pathInfo: '/x', uri: '/m/x?y=1' });
+  });
+
+  it('works without REQUEST_URI (the URL is then made from SCRIPT_NAME and PATH_INFO)', async () => {
+    const { request, context } = requestFromEnviron({ REQUEST_METHOD: 'GET', HTTP_HOST: 'h', SCRIPT_NAME: '/m', PATH_INFO: '/x' }, null);
+    const res = await hideMount((r) => new Response(r.url))(request, context);
+    expect(await res.text()).toBe('http://h/x');
+  });
+
+  it('maps root-relative and same-origin Location and Content-Location into the mount, and leaves the rest', async () => {
+    const cases: Array<[string, string]> = [
+      ['/hello?a=1', '/m/hello?a=1'],
+      ['/', '/m/'],
+      ['http://public.example/x#f', 'http://public.example/m/x#f'],
+      ['https://public.example/x', 'https://public.example/x'],
+      ['http://other.example/x', 'http://other.example/x'],
+      ['//other.example/x', '//other.example/x'],
+      ['relative/x', 'relative/x'],
+    ];
+    for (const [sent, expected] of cases) {
+      const res = await answer(() => new Response(null, { status: 302, headers: { location: sent, 'content-location': sent } }), '/m/x', '/m', '/x');
+      expect([res.headers.get('location'), res.headers.get('content-location')], sent).toEqual([expected, expected]);
+    }
+  });
+
+  it('rewrites a Response.redirect(), whose headers are immutable, keeping status and body', async () => {
+    const res = await answer((request) => Response.redirect(new URL('/there', request.url), 301), '/a/b/x', '/a/b', '/x');
+    expect([res.status, res.headers.get('location')]).toEqual([301, 'http://public.example/a/b/there']);
+  });
+
+  it('maps cookie paths like ProxyPassReverseCookiePath: "/" becomes the mount', async () => {
+    const res = await answer(() => {
+      const headers = new Headers();
+      headers.append('set-cookie', 'a=1; Path=/; HttpOnly');
+      headers.append('set-cookie', 'b=2; path=/admin');
+      headers.append('set-cookie', 'c=3; Max-Age=60');
+      return new Response('ok', { headers });
+    }, '/m/x', '/m', '/x');
+    expect(res.headers.getSetCookie()).toEqual(['a=1; Path=/m; HttpOnly', 'b=2; path=/m/admin', 'c=3; Max-Age=60']);
+    expect(await res.text()).toBe('ok');
+  });
+
+  it('is a pass-through at the root mount and for answers with nothing to map', async () => {
+    const response = new Response('x', { headers: { location: '/y' } });
+    const { request, context } = requestFromEnviron(variables('/x', '', '/x'), null);
+    expect(await hideMount(() => response)(request, context)).toBe(response);
+    const plain = new Response('x');
+    expect(await answer(() => plain, '/m/x', '/m', '/x')).toBe(plain);
+  });
+});
+
+describe('holdForSpawn', () => {
+  it('answers 204 without calling the app when the server sets TSGI_HOLD_MS, and calls it otherwise', async () => {
+    let called = 0;
+    const app = holdForSpawn(() => { called++; return new Response('app'); });
+    const held = requestFromEnviron({ REQUEST_METHOD: 'GET', PATH_INFO: '/', TSGI_HOLD_MS: '5' }, null);
+    expect((await app(held.request, held.context)).status).toBe(204);
+    expect(called).toBe(0);
+    const plain = requestFromEnviron({ REQUEST_METHOD: 'GET', PATH_INFO: '/', HTTP_TSGI_HOLD_MS: '5000' }, null);
+    expect(await (await app(plain.request, plain.context)).text()).toBe('app');
+    expect(called).toBe(1);
   });
 });
