@@ -117,17 +117,17 @@ export async function runPrefork(options: PreforkOptions): Promise<number> {
     }
   }
 
+  // Every HTTP server option reaches the workers as it is (the settings table puts them in
+  // PreforkOptions); only what the master itself acts on, or cannot be sent as JSON, stays here.
+  const {
+    appModule: _appModule, bind: _bind, workers: _workers, maxRequests: _maxRequests, maxRequestsJitter: _jitter,
+    timeout: _timeout, gracefulTimeout: _gracefulTimeout, bootFailureLimit: _bootFailureLimit, log: _log,
+    trustProxy: _trustProxy, socketMode: _socketMode, ...server
+  } = options;
   const baseConfig: WorkerConfig = {
     appModule: appSpecifier(options.appModule),
     bind,
-    server: {
-      bodyLimit: options.bodyLimit,
-      appTimeoutMs: options.appTimeoutMs,
-      keepAliveTimeout: options.keepAliveTimeout,
-      headersTimeout: options.headersTimeout,
-      requestTimeout: options.requestTimeout,
-      serverSoftware: options.serverSoftware,
-    },
+    server,
     heartbeatInterval: timeoutMs > 0 ? Math.max(50, Math.floor(timeoutMs / 4)) : 0,
     maxRequests: 0,
     gracefulTimeout: gracefulMs,

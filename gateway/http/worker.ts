@@ -13,6 +13,7 @@ import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import type { Bind } from '../bind.ts';
 import { loadApp } from '../load-app.ts';
+import { defaultLogger } from '../logger.ts';
 import { proxyFix, type ProxyFixTrust } from '../middleware/proxy-fix.ts';
 import type { TsgiApp } from '../types.ts';
 import { closeGracefully, serveHttp, type ServeHttpOptions } from './server.ts';
@@ -49,9 +50,6 @@ export type WorkerMessage =
 /** Primary -> worker: the answer to 'closed'. */
 export type PrimaryMessage = { tsgi: 'bye' };
 
-/** How long a draining worker keeps answering "Connection: close" before closing idle connections. */
-const DRAIN_LINGER_MS = 1_000;
-
 /** How long a closed worker waits for the primary's 'bye' (it comes in milliseconds unless the primary is stuck). */
 const BYE_TIMEOUT_MS = 2_000;
 
@@ -72,10 +70,11 @@ async function runWorker(config: WorkerConfig): Promise<void> {
   const shutdown = () => {
     if (shuttingDown) return;
     shuttingDown = true;
-    // Whatever the app left running (timers, pools) must not keep a retired worker alive.
-    setTimeout(() => process.exit(0), config.gracefulTimeout).unref();
+    // Whatever the app left running (timers, pools) must not keep a retired worker alive;
+    // leave() itself is over by the graceful timeout plus the primary's answer.
+    setTimeout(() => process.exit(1), config.gracefulTimeout + BYE_TIMEOUT_MS).unref();
     if (!server) process.exit(0);
-    void leave(server, DRAIN_LINGER_MS);
+    void leave(server, config.gracefulTimeout);
   };
   // The primary retires a worker with SIGTERM: a signal needs no handshake, and
   // one that arrives before this handler exists still ends a worker that holds
@@ -86,7 +85,7 @@ async function runWorker(config: WorkerConfig): Promise<void> {
 
   const bootError = (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`[tsgi worker ${process.pid}] boot error: ${message}\n`);
+    defaultLogger().write(`[tsgi worker ${process.pid}] boot error: ${message}`);
     send({ tsgi: 'boot-error', message });
     process.exitCode = BOOT_ERROR_EXIT_CODE;
     // Let the IPC message go out before leaving.
@@ -119,7 +118,7 @@ async function runWorker(config: WorkerConfig): Promise<void> {
     bootError(error);
     return;
   }
-  if (shuttingDown) void leave(server, 0);
+  if (shuttingDown) void leave(server, config.gracefulTimeout, 0);
 }
 
 /**
@@ -131,8 +130,9 @@ async function runWorker(config: WorkerConfig): Promise<void> {
  * strand them, and those clients would hang. The IPC channel is ordered, so
  * when 'bye' arrives every connection sent before it has been handed back.
  */
-async function leave(server: Server, lingerMs: number): Promise<void> {
-  await closeGracefully(server, lingerMs);
+async function leave(server: Server, timeoutMs: number, lingerMs?: number): Promise<void> {
+  // The graceful stop every transport shares, with the master's graceful timeout as its deadline.
+  const { dropped } = await closeGracefully(server, { timeoutMs, lingerMs });
   if (process.connected) {
     await new Promise<void>((resolve) => {
       process.on('message', (message: PrimaryMessage) => {
@@ -143,7 +143,7 @@ async function leave(server: Server, lingerMs: number): Promise<void> {
       send({ tsgi: 'closed' });
     });
   }
-  process.exit(0);
+  process.exit(dropped === 0 ? 0 : 1);
 }
 
 if (cluster.isWorker && process.env[WORKER_CONFIG_ENV]) {
