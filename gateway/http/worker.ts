@@ -53,6 +53,13 @@ export type PrimaryMessage = { tsgi: 'bye' };
 /** How long a closed worker waits for the primary's 'bye' (it comes in milliseconds unless the primary is stuck). */
 const BYE_TIMEOUT_MS = 2_000;
 
+/**
+ * The primary SIGKILLs a worker still running at the graceful timeout; the
+ * worker's own deadline comes this much earlier (at most a tenth of it), so a
+ * worker that is not blocked drops its last requests itself, says so, and exits.
+ */
+const DEADLINE_MARGIN_MS = 250;
+
 function send(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
 }
@@ -132,7 +139,8 @@ async function runWorker(config: WorkerConfig): Promise<void> {
  */
 async function leave(server: Server, timeoutMs: number, lingerMs?: number): Promise<void> {
   // The graceful stop every transport shares, with the master's graceful timeout as its deadline.
-  const { dropped } = await closeGracefully(server, { timeoutMs, lingerMs });
+  const margin = Math.min(DEADLINE_MARGIN_MS, timeoutMs / 10);
+  const { dropped } = await closeGracefully(server, { timeoutMs: timeoutMs - margin, lingerMs });
   if (process.connected) {
     await new Promise<void>((resolve) => {
       process.on('message', (message: PrimaryMessage) => {
