@@ -100,10 +100,10 @@ test-unit: node_modules ## unit, HTTP and peer tests on the host (cgi-fcgi, spaw
 test-integration: node_modules ## build the five images, run them at both mounts, compare
 	TESTCONTAINERS_RYUK_DISABLED=true $(RESOLVE_BASE) npx vitest run --project integration $(call vitest_reports,integration)
 
-# QUICK=1: one short round and a smaller memory soak (about a minute once the images exist).
 docs-settings: ## docs/settings.md from the settings table (gateway/settings.ts)
 	node gateway/cli/settings-doc.ts > docs/settings.md
 
+# QUICK=1: one short round and a smaller memory soak (about a minute once the images exist).
 bench: node_modules ## the comparison: gateway vs node:http/hono, five modes vs the classic stacks (bench/results/latest.md)
 	node bench/run.ts $(if $(QUICK),--quick)
 
