@@ -24,6 +24,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { formatBind, type Bind } from '../bind.ts';
 import { appSpecifier } from '../load-app.ts';
+import { defaultLogger } from '../logger.ts';
 import type { ProxyFixTrust } from '../middleware/proxy-fix.ts';
 import type { ServeHttpOptions } from './server.ts';
 import { removeStaleUnixSocket } from '../unix-socket.ts';
@@ -96,7 +97,7 @@ interface WorkerState {
  */
 export async function runPrefork(options: PreforkOptions): Promise<number> {
   if (!cluster.isPrimary) throw new Error('runPrefork must run in the primary process');
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = options.log ?? ((line: string) => defaultLogger().write(line));
   const say = (message: string) => log(`[tsgi master ${process.pid}] ${message}`);
 
   const timeoutMs = (options.timeout ?? DEFAULT_TIMEOUT) * 1000;

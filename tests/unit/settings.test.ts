@@ -6,6 +6,9 @@
  * The test list is generated from the table, so a new row without a check fails.
  */
 import { readFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { Agent, request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -232,4 +235,65 @@ describe('graceful stop, each transport, with a real request in flight', () => {
       if (scope === 'prefork') expect(target.proc!.stderr).toMatch(/worker \d+ exited \(code 0\)/);
     }, 30_000);
   }
+
+  for (const scope of ['http', 'prefork'] as const) {
+    it(`${scope}: a request on an idle keep-alive connection during the stop is served, with Connection: close`, async () => {
+      const target = await start(scope, ['--graceful-timeout', '20']);
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const get = () => new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
+        const req = httpRequest({ socketPath: target.socket!, path: '/pid', agent, headers: { host: 'localhost' } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => { body += chunk; });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      const first = await get();
+      expect(first.connection).toBe('keep-alive');
+      // The connection now sits idle in the agent's pool, as in nginx's upstream keepalive pool.
+      target.proc!.signal('SIGTERM');
+      await sleep(100);
+      const during = await get();
+      expect(during.status).toBe(200);
+      expect(during.body).toBe(first.body);
+      expect(during.connection).toBe('close');
+      // Nothing was dropped: the stop ended well before its 20 s deadline.
+      expect(await target.proc!.exited).toBe(0);
+      agent.destroy();
+    }, 30_000);
+  }
+
+  for (const scope of ['fastcgi', 'http', 'prefork'] as const) {
+    it(`${scope}: an idle keep-alive connection is closed by the stop, which then exits 0 without waiting for the deadline`, async () => {
+      const target = await start(scope, ['--graceful-timeout', '20']);
+      const idle = await idleConnection(scope, target.socket!);
+      target.proc!.signal('SIGTERM');
+      await idle.closed;
+      expect(await target.proc!.exited).toBe(0);
+    }, 30_000);
+  }
 });
+
+/** An open connection that has carried one request and now sits idle, kept alive. */
+async function idleConnection(scope: Scope, socket: string): Promise<{ closed: Promise<void> }> {
+  if (scope === 'fastcgi') {
+    const client = await FastCgiClient.connect({ path: socket });
+    client.begin(1, { keepConn: true });
+    client.params(1, cgiParams('/pid'));
+    client.stdin(1, Buffer.alloc(0), true);
+    await client.result(1);
+    return client;
+  }
+  const raw = connect({ path: socket });
+  await once(raw, 'connect');
+  let seen = '';
+  const answered = new Promise<void>((resolve) => raw.on('data', (chunk: Buffer) => {
+    seen += chunk.toString('latin1');
+    if (/\r\n\r\n[0-9]+\n$/.test(seen)) resolve();
+  }));
+  raw.write('GET /pid HTTP/1.1\r\nHost: localhost\r\n\r\n');
+  await answered;
+  return { closed: once(raw, 'close').then(() => {}) };
+}
