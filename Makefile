@@ -25,7 +25,7 @@ COMPOSE = $(COMPOSE_BIN) --project-name $(PROJECT)
 # tsgi-base:24-bookworm (built on first use). Evaluated in the recipes that build.
 RESOLVE_BASE = BASE_IMAGE="$$(images/base/resolve.sh)"
 
-.PHONY: help up dev down logs ps images test test-typecheck test-unit test-integration bench base-offline $(addprefix up-,$(MODES))
+.PHONY: help up dev down logs ps images test test-typecheck test-unit test-integration docs-settings bench base-offline $(addprefix up-,$(MODES))
 
 help: ## list the targets
 	@echo "yourapplication: make <target> [MOUNT=/some/prefix]"
@@ -115,6 +115,9 @@ test-unit: node_modules ## unit, HTTP and peer tests on the host (cgi-fcgi, spaw
 
 test-integration: node_modules ## build the five images, run them at three mounts, compare
 	TESTCONTAINERS_RYUK_DISABLED=true $(RESOLVE_BASE) npx vitest run --project integration $(call vitest_reports,integration)
+
+docs-settings: ## docs/settings.md from the settings table (gateway/settings.ts)
+	node gateway/cli/settings-doc.ts > docs/settings.md
 
 # QUICK=1: one short round and a smaller memory soak (about a minute once the images exist).
 bench: node_modules ## the comparison: gateway vs node:http/hono, five modes vs the classic stacks (bench/results/latest.md)

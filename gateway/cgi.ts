@@ -10,6 +10,7 @@ import { readFileSync, writeSync } from 'node:fs';
 import { cgiHead } from './cgi-response.ts';
 import { handleRequest, type HandleOptions, type ResponseWriter } from './handler.ts';
 import { expectsBody, type BodySource } from './environ.ts';
+import { toLogger, type Logger, type LogSink } from './logger.ts';
 import type { Environ, TsgiApp } from './types.ts';
 
 const STDOUT_FD = 1;
@@ -45,11 +46,13 @@ export function cgiWriter(fd: number = STDOUT_FD): ResponseWriter {
     write: (chunk) => writeAll(fd, chunk),
     end: () => {},
     abort: () => {},
-    logError: (message) => process.stderr.write(`${message}\n`),
+    // No logError: app errors go to the logger, on stderr, which the web server logs.
   };
 }
 
-export interface CgiOptions extends HandleOptions {
+export interface CgiOptions extends Omit<HandleOptions, 'logger'> {
+  /** Where app errors go; stderr (the web server's error log) by default. */
+  log?: Logger | LogSink;
   environ?: Environ;
   stdin?: () => BodySource;
 }
@@ -119,7 +122,7 @@ export async function runCgi(app: TsgiApp, options: CgiOptions = {}): Promise<vo
   // httpoxy: the client's Proxy header must not become the process's proxy setting.
   delete process.env.HTTP_PROXY;
   const openBody = options.stdin ?? (() => process.stdin);
-  await handleRequest(app, environ, openBody, cgiWriter(), options);
+  await handleRequest(app, environ, openBody, cgiWriter(), { ...options, logger: toLogger(options.log) });
   if (!options.stdin && expectsBody(environ)) await discardUnreadInput(process.stdin);
   // The response is complete on fd 1 (writes are synchronous): timers or
   // sockets the app left open must not keep the server waiting.

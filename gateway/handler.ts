@@ -15,6 +15,7 @@ import { STATUS_CODES } from 'node:http';
 import { deadlineQueue } from './deadline.ts';
 import { requestFromEnviron, requestSignalFrom, type BodySource, type TranslateOptions } from './environ.ts';
 import { errorBody, errorResponse, RequestBodyTooLarge } from './errors.ts';
+import { defaultLogger, type Logger } from './logger.ts';
 import type { RequestSignal } from './request-signal.ts';
 import { readBody } from './response-body.ts';
 import type { Environ, TsgiApp } from './types.ts';
@@ -34,8 +35,11 @@ export interface ResponseWriter {
   sendWhole?(status: number, headers: HeaderList, body: Uint8Array): void | Promise<void>;
   /** The body failed after the head went out: the transport must make the truncation visible. */
   abort(error: unknown): void | Promise<void>;
-  /** Where stack traces go: stderr for CGI and HTTP, FCGI_STDERR for FastCGI. */
-  logError(message: string): void;
+  /**
+   * Optional: the transport's own channel for a request's error text
+   * (FCGI_STDERR for FastCGI). Without it the error goes to the logger.
+   */
+  logError?(message: string): void;
 }
 
 export interface HandleOptions extends TranslateOptions {
@@ -45,6 +49,8 @@ export interface HandleOptions extends TranslateOptions {
    * set higher, so this one answer, the same in every mode, is what clients see.
    */
   appTimeoutMs?: number;
+  /** Where app errors are reported, rate-limited; the process's stderr logger by default. */
+  logger?: Logger;
 }
 
 /** The default app timeout (APP_TIMEOUT in the images), equal in every mode. */
@@ -113,27 +119,39 @@ interface Answer {
   headers: HeaderList;
 }
 
+/**
+ * An app error, through the transport's channel or the logger. An app that
+ * fails on every request must not flood the log: the first ones in a window
+ * are written whole (stack included), the rest summed up by the logger.
+ */
+function reportAppError(options: HandleOptions, writer: ResponseWriter, message: () => string): void {
+  const logger = options.logger ?? defaultLogger();
+  if (!logger.admit('app-error')) return;
+  if (writer.logError) writer.logError(message());
+  else logger.write(message());
+}
+
 /** The gateway's own answer for what the app threw (or returned instead of a Response). */
-function failure(error: unknown, environ: Environ, writer: ResponseWriter): Answer {
+function failure(error: unknown, environ: Environ, writer: ResponseWriter, options: HandleOptions): Answer {
   let response: Response;
   if (error instanceof RequestBodyTooLarge) {
     response = errorResponse(413);
   } else if (error instanceof AppTimeout) {
-    writer.logError(`tsgi: ${requestLine(environ)}: ${error.message}`);
+    reportAppError(options, writer, () => `tsgi: ${requestLine(environ)}: ${error.message}`);
     response = errorResponse(504);
   } else {
-    writer.logError(`tsgi: ${requestLine(environ)}: ${describe(error)}`);
+    reportAppError(options, writer, () => `tsgi: ${requestLine(environ)}: ${describe(error)}`);
     response = errorResponse(500);
   }
   return { response, headers: responseHeaders(response) };
 }
 
-function answer(result: unknown, environ: Environ, writer: ResponseWriter): Answer {
+function answer(result: unknown, environ: Environ, writer: ResponseWriter, options: HandleOptions): Answer {
   try {
     if (!(result instanceof Response)) throw new TypeError(`the app returned ${typeof result}, not a Response`);
     return { response: result, headers: responseHeaders(result) };
   } catch (error) {
-    return failure(error, environ, writer);
+    return failure(error, environ, writer, options);
   }
 }
 
@@ -158,24 +176,24 @@ function callApp(
     const { request, context } = requestFromEnviron(environ, openBody, { bodyLimit: options.bodyLimit, signal });
     result = app(request, context);
   } catch (error) {
-    return failure(error, environ, writer);
+    return failure(error, environ, writer, options);
   }
-  if (!isThenable(result)) return answer(result, environ, writer);
+  if (!isThenable(result)) return answer(result, environ, writer, options);
   const ms = options.appTimeoutMs ?? DEFAULT_APP_TIMEOUT_MS;
   return new Promise<Answer>((resolve) => {
     const deadline = deadlineQueue(ms).add(() => {
       const error = new AppTimeout(ms);
       signal.abort(error);
-      resolve(failure(error, environ, writer));
+      resolve(failure(error, environ, writer, options));
     });
     result.then(
       (response) => {
         deadline.cancel();
-        resolve(answer(response, environ, writer));
+        resolve(answer(response, environ, writer, options));
       },
       (error: unknown) => {
         deadline.cancel();
-        resolve(failure(error, environ, writer));
+        resolve(failure(error, environ, writer, options));
       },
     );
   });
@@ -248,13 +266,13 @@ export async function handleRequest(
   } catch (error) {
     if (!headSent) {
       // The body failed before anything was sent: a clean 500 is still possible.
-      const fallback = failure(error, environ, writer);
+      const fallback = failure(error, environ, writer, options);
       const bytes = Buffer.from(errorBody(fallback.response.status));
       fallback.headers.push(['content-length', String(bytes.byteLength)]);
       await sendWhole(writer, fallback.response.status, fallback.headers, bytes);
       return;
     }
-    writer.logError(`tsgi: response body failed after the head was sent: ${describe(error)}`);
+    reportAppError(options, writer, () => `tsgi: response body failed after the head was sent: ${describe(error)}`);
     await response.body?.cancel().catch(() => {});
     await writer.abort(error);
   }

@@ -1,71 +1,55 @@
-/** Starts the transport the command line asked for. */
+/**
+ * Starts the transport the command line asked for, with the options the
+ * settings table builds for it (../settings.ts): every setting given or
+ * defaulted reaches the transport through its row, nothing is spelled here.
+ */
 import { runCgi } from '../cgi.ts';
 import { runFastCgiOrCgi, serveFastCgi } from '../fastcgi/server.ts';
 import { closeGracefully, serveHttp } from '../http/server.ts';
 import { runPrefork } from '../http/prefork.ts';
 import { loadApp } from '../load-app.ts';
-import { withOptions } from '../middleware/options.ts';
+import { defaultLogger } from '../logger.ts';
+import { withOptions, type MiddlewareOptions } from '../middleware/options.ts';
+import { optionsFor, resolveSettings, scopeOf } from '../settings.ts';
 import { stopOnSignals } from '../stop-on-signals.ts';
-import type { HandleOptions } from '../handler.ts';
 import type { TsgiApp } from '../types.ts';
 import type { CliOptions } from './options.ts';
 
-const DEFAULT_HTTP_BIND = { kind: 'tcp', host: '127.0.0.1', port: 8000 } as const;
-
-function handleOptions(options: CliOptions): HandleOptions {
-  return {
-    ...(options.bodyLimit !== undefined && { bodyLimit: options.bodyLimit }),
-    ...(options.timeout !== undefined && { appTimeoutMs: options.timeout * 1000 }),
-  };
-}
-
-async function app(options: CliOptions): Promise<TsgiApp> {
-  return withOptions(await loadApp(options.appModule), options);
+async function app(appModule: string, middleware: MiddlewareOptions): Promise<TsgiApp> {
+  return withOptions(await loadApp(appModule), middleware);
 }
 
 export async function serve(options: CliOptions, cores: number): Promise<void> {
-  switch (options.transport) {
-    case 'cgi':
-      await runCgi(await app(options), handleOptions(options));
+  const { transport, appModule } = options;
+  const settings = resolveSettings(options, { transport, cores });
+  const logger = defaultLogger();
+  switch (scopeOf(transport, settings.workers ?? 0)) {
+    case 'cgi': {
+      const { trustProxy, hideMount, ...cgi } = optionsFor('cgi', settings);
+      await runCgi(await app(appModule, { trustProxy, hideMount }), { ...cgi, log: logger });
       return;
+    }
     case 'fastcgi': {
-      const fastcgi = {
-        ...handleOptions(options),
-        ...(options.socketMode !== undefined && { socketMode: options.socketMode }),
-        ...(options.maxConns !== undefined && { maxConns: options.maxConns }),
-        ...(options.maxReqs !== undefined && { maxReqs: options.maxReqs }),
-      };
-      if (!options.bind) {
-        await runFastCgiOrCgi(await app(options), fastcgi);
+      const { trustProxy, hideMount, bind, ...fastcgi } = optionsFor('fastcgi', settings);
+      if (!bind) {
+        await runFastCgiOrCgi(await app(appModule, { trustProxy, hideMount }), { ...fastcgi, log: logger });
         return;
       }
-      const server = await serveFastCgi(await app(options), options.bind, fastcgi);
-      process.stderr.write(`tsgi: FastCGI on ${JSON.stringify(server.address())} (pid ${process.pid})\n`);
-      stopOnSignals(() => server.close());
+      const server = await serveFastCgi(await app(appModule, { trustProxy, hideMount }), bind, { ...fastcgi, log: logger });
+      logger.write(`tsgi: FastCGI on ${JSON.stringify(server.address())} (pid ${process.pid})`);
+      stopOnSignals(() => server.close(), logger);
       return;
     }
     case 'http': {
-      const bind = options.bind ?? DEFAULT_HTTP_BIND;
-      const workers = options.workers ?? cores;
-      if (workers === 0) {
-        const server = await serveHttp(await app(options), bind, handleOptions(options));
-        process.stderr.write(`tsgi: HTTP on ${JSON.stringify(server.address())} (pid ${process.pid})\n`);
-        stopOnSignals(() => closeGracefully(server, 1_000));
-        return;
-      }
-      process.exitCode = await runPrefork({
-        appModule: options.appModule,
-        bind,
-        workers,
-        ...handleOptions(options),
-        ...(options.maxRequests !== undefined && { maxRequests: options.maxRequests }),
-        ...(options.maxRequestsJitter !== undefined && { maxRequestsJitter: options.maxRequestsJitter }),
-        ...(options.timeout !== undefined && { timeout: options.timeout }),
-        ...(options.gracefulTimeout !== undefined && { gracefulTimeout: options.gracefulTimeout }),
-        ...(options.trustProxy !== undefined && { trustProxy: options.trustProxy }),
-        ...(options.hideMount !== undefined && { hideMount: options.hideMount }),
-        ...(options.socketMode !== undefined && { socketMode: options.socketMode }),
-      });
+      const { trustProxy, hideMount, bind, gracefulTimeoutMs, ...http } = optionsFor('http', settings);
+      const server = await serveHttp(await app(appModule, { trustProxy, hideMount }), bind!, { ...http, log: logger });
+      logger.write(`tsgi: HTTP on ${JSON.stringify(server.address())} (pid ${process.pid})`);
+      stopOnSignals(() => closeGracefully(server, { timeoutMs: gracefulTimeoutMs!, logger }), logger);
+      return;
+    }
+    case 'prefork': {
+      const { bind, ...prefork } = optionsFor('prefork', settings);
+      process.exitCode = await runPrefork({ ...prefork, appModule, bind: bind!, log: (line) => logger.write(line) });
     }
   }
 }

@@ -17,6 +17,7 @@
 import type { Socket } from 'node:net';
 import { cgiHead } from '../cgi-response.ts';
 import { handleRequest, type HandleOptions, type ResponseWriter } from '../handler.ts';
+import { toLogger, type FloodKind, type Logger, type LogSink } from '../logger.ts';
 import { RequestSignal } from '../request-signal.ts';
 import type { Environ, TsgiApp } from '../types.ts';
 import { environFromParams } from './params.ts';
@@ -63,7 +64,7 @@ export const DEFAULT_MAX_REQS = 100;
 export const DEFAULT_MAX_PARAMS_BYTES = 64 * 1024;
 export const DEFAULT_STDIN_HIGH_WATER_MARK = 256 * 1024;
 
-export interface FastCgiConnectionOptions extends HandleOptions {
+export interface FastCgiConnectionOptions extends Omit<HandleOptions, 'logger'> {
   /** Answered to FCGI_GET_VALUES; the server enforces it. */
   maxConns?: number;
   /** Concurrent requests in this process (all connections); more get FCGI_OVERLOADED. */
@@ -74,8 +75,8 @@ export interface FastCgiConnectionOptions extends HandleOptions {
   maxParamsBytes?: number;
   /** Unread request body bytes per request before the socket is paused. */
   stdinHighWaterMark?: number;
-  /** One line per event worth an operator's attention. */
-  log?: (line: string) => void;
+  /** Where errors go (rate-limited where a peer sets the pace); a plain sink is wrapped in a Logger. */
+  log?: Logger | LogSink;
 }
 
 /** State shared by every connection of one server: the process-wide request count. */
@@ -104,10 +105,6 @@ export class RequestAborted extends Error {
   }
 }
 
-function defaultLog(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
-
 export class FastCgiConnection {
   readonly socket: Socket;
   readonly #app: TsgiApp;
@@ -118,7 +115,8 @@ export class FastCgiConnection {
   readonly #maxParamsBytes: number;
   readonly #stdinHighWaterMark: number;
   readonly #bodyLimit: number | undefined;
-  readonly #log: (line: string) => void;
+  readonly #appTimeoutMs: number | undefined;
+  readonly #logger: Logger;
   readonly #decoder = new RecordDecoder();
   readonly #requests = new Map<number, ActiveRequest>();
   /** Requests whose unread body is over the high-water mark: while any, the socket is paused. */
@@ -139,13 +137,16 @@ export class FastCgiConnection {
     this.#maxParamsBytes = options.maxParamsBytes ?? DEFAULT_MAX_PARAMS_BYTES;
     this.#stdinHighWaterMark = options.stdinHighWaterMark ?? DEFAULT_STDIN_HIGH_WATER_MARK;
     this.#bodyLimit = options.bodyLimit;
-    this.#log = options.log ?? defaultLog;
+    this.#appTimeoutMs = options.appTimeoutMs;
+    this.#logger = toLogger(options.log);
 
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       // A web server that hangs up is routine; anything else is worth a line.
-      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.#log(`fastcgi: connection ${this.#peer()}: ${error.message}`);
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') {
+        this.#logger.limited('connection-error', () => `fastcgi: connection ${this.#peer()}: ${error.message}`);
+      }
     });
     socket.on('close', () => this.#onClose());
     // After #onClose, so whoever awaits `closed` finds the requests already released.
@@ -155,6 +156,14 @@ export class FastCgiConnection {
   /** Requests in flight on this connection. */
   get activeRequests(): number {
     return this.#requests.size;
+  }
+
+  /**
+   * The server is stopping but still lingers: requests may still come, and the
+   * connection ends after the next one finishes (as if FCGI_KEEP_CONN were off).
+   */
+  closeAfterResponse(): void {
+    this.#endWhenIdle = true;
   }
 
   /** Graceful shutdown: refuse new requests, close as soon as the ones in flight are done. */
@@ -181,13 +190,13 @@ export class FastCgiConnection {
       }
     } catch (error) {
       const reason = error instanceof FastCgiProtocolError ? error.message : `internal error: ${(error as Error)?.stack ?? error}`;
-      this.#closeBroken(reason);
+      this.#closeBroken('malformed-input', reason);
     }
   }
 
-  #closeBroken(reason: string): void {
+  #closeBroken(kind: FloodKind, reason: string): void {
     if (this.socket.destroyed) return;
-    this.#log(`fastcgi: closing connection ${this.#peer()}: ${reason}`);
+    this.#logger.limited(kind, () => `fastcgi: closing connection ${this.#peer()}: ${reason}`);
     this.socket.destroy();
   }
 
@@ -292,10 +301,10 @@ export class FastCgiConnection {
   }
 
   #run(request: ActiveRequest, environ: Environ): void {
-    const options: HandleOptions = { signal: request.signal };
-    if (this.#bodyLimit !== undefined) options.bodyLimit = this.#bodyLimit;
+    // One shape for every request; undefined limits mean the handler's defaults.
+    const options: HandleOptions = { signal: request.signal, logger: this.#logger, bodyLimit: this.#bodyLimit, appTimeoutMs: this.#appTimeoutMs };
     handleRequest(this.#app, environ, () => request.body, this.#writer(request), options)
-      .catch((error: unknown) => this.#log(`fastcgi: request ${request.id}: ${(error as Error)?.stack ?? error}`))
+      .catch((error: unknown) => this.#logger.limited('app-error', () => `fastcgi: request ${request.id}: ${(error as Error)?.stack ?? error}`))
       // handleRequest ends every response through the writer; this only guards against a writer that threw.
       .finally(() => this.#complete(request, 0));
   }
@@ -318,7 +327,7 @@ export class FastCgiConnection {
         if (this.#requests.size === 1) {
           // A complete-looking END_REQUEST would let the web server pass a truncated body off as whole;
           // a dropped connection makes it abort the client's response instead.
-          this.#closeBroken(`request ${request.id} failed after its head was sent; dropping the connection so the truncation is visible`);
+          this.#closeBroken('app-error', `request ${request.id} failed after its head was sent; dropping the connection so the truncation is visible`);
         } else {
           // Other requests share this connection: don't kill them, report failure in appStatus.
           this.#complete(request, 1);
@@ -329,7 +338,8 @@ export class FastCgiConnection {
           // Nobody is left to read FCGI_STDERR. Usually the app tripped over the abort itself
           // (its body stream failed), so one line says enough.
           const why = request.signal.aborted ? 'after the request was aborted' : 'after the response ended';
-          this.#log(`fastcgi: request ${request.id} ${why}: ${message.split('\n', 1)[0]}`);
+          // Already admitted by the handler's rate limit: write, don't count twice.
+          this.#logger.write(`fastcgi: request ${request.id} ${why}: ${message.split('\n', 1)[0]}`);
           return;
         }
         request.stderrUsed = true;

@@ -9,19 +9,20 @@ import { chmodSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { formatBind, listenOptions, type Bind } from '../bind.ts';
 import { runCgi } from '../cgi.ts';
+import { stopGracefully, type Drainable, type GracefulStopResult } from '../graceful-stop.ts';
+import { toLogger } from '../logger.ts';
+import { DEFAULT_GRACEFUL_TIMEOUT_MS, DEFAULT_SOCKET_MODE } from '../settings.ts';
 import { stopOnSignals } from '../stop-on-signals.ts';
 import { removeStaleUnixSocket } from '../unix-socket.ts';
 import type { TsgiApp } from '../types.ts';
 import { DEFAULT_MAX_CONNS, FastCgiConnection, type FastCgiConnectionOptions, type RequestSlots } from './connection.ts';
 import { inspectInheritedFd } from './inherited-socket.ts';
 
-export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
-
 export interface FastCgiOptions extends FastCgiConnectionOptions {
-  /** chmod for a unix socket we create, e.g. 0o660 so only the web server's group can connect. */
+  /** chmod for a unix socket we create: only the web server's group may connect. */
   socketMode?: number;
-  /** How long close() waits for requests in flight before dropping their connections. */
-  closeTimeoutMs?: number;
+  /** How long close() lets requests in flight finish before dropping their connections (ms): --graceful-timeout. */
+  gracefulTimeoutMs?: number;
 }
 
 export interface FastCgiServer {
@@ -32,12 +33,8 @@ export interface FastCgiServer {
   /** Requests in flight across all connections. */
   readonly activeRequests: number;
   readonly connections: number;
-  /** Stops accepting, lets requests in flight finish, drops what is left after the timeout. */
-  close(timeoutMs?: number): Promise<void>;
-}
-
-function defaultLog(line: string): void {
-  process.stderr.write(`${line}\n`);
+  /** The graceful stop (../graceful-stop.ts): stop accepting, let requests in flight finish, drop what is left at the deadline. */
+  close(timeoutMs?: number): Promise<GracefulStopResult>;
 }
 
 function listen(server: Server, bind: Bind): Promise<void> {
@@ -52,27 +49,41 @@ function listen(server: Server, bind: Bind): Promise<void> {
 }
 
 export async function serveFastCgi(app: TsgiApp, bind: Bind, options: FastCgiOptions = {}): Promise<FastCgiServer> {
-  const log = options.log ?? defaultLog;
+  const logger = toLogger(options.log);
   const slots: RequestSlots = { active: 0 };
   const connections = new Set<FastCgiConnection>();
   let closing = false;
 
   const server = createServer((socket) => {
-    const connection = new FastCgiConnection(socket, app, slots, { ...options, log });
+    const connection = new FastCgiConnection(socket, app, slots, { ...options, log: logger });
     connections.add(connection);
     void connection.closed.then(() => connections.delete(connection));
     if (closing) connection.closeWhenIdle();
   });
   // Over the limit, Node closes the new connection at once: the web server sees a refusal, not a hang.
   server.maxConnections = options.maxConns ?? DEFAULT_MAX_CONNS;
-  server.on('drop', () => log(`fastcgi: refused a connection: ${server.maxConnections} connections (FCGI_MAX_CONNS) already open`));
+  server.on('drop', () => logger.limited('refused-connection', () => `fastcgi: refused a connection: ${server.maxConnections} connections (FCGI_MAX_CONNS) already open`));
 
   if (bind.kind === 'unix') await removeStaleUnixSocket(bind.path);
   await listen(server, bind);
-  if (bind.kind === 'unix' && options.socketMode !== undefined) chmodSync(bind.path, options.socketMode);
-  server.on('error', (error) => log(`fastcgi: server on ${formatBind(bind)}: ${error.message}`));
+  if (bind.kind === 'unix') chmodSync(bind.path, options.socketMode ?? DEFAULT_SOCKET_MODE);
+  server.on('error', (error) => logger.write(`fastcgi: server on ${formatBind(bind)}: ${error.message}`));
 
-  let closed: Promise<void> | null = null;
+  const drainable: Drainable = {
+    stopAccepting: () => {
+      closing = true;
+      server.close();
+      for (const connection of connections) connection.closeAfterResponse();
+    },
+    openConnections: () => connections.size,
+    closeIdleConnections: () => {
+      for (const connection of connections) connection.closeWhenIdle();
+    },
+    destroyConnections: () => {
+      for (const connection of connections) connection.destroy();
+    },
+  };
+  let closed: Promise<GracefulStopResult> | null = null;
   return {
     server,
     bind,
@@ -83,24 +94,8 @@ export async function serveFastCgi(app: TsgiApp, bind: Bind, options: FastCgiOpt
     get connections() {
       return connections.size;
     },
-    close(timeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS) {
-      closed ??= new Promise<void>((resolve) => {
-        closing = true;
-        const stopped = new Promise<void>((done) => server.close(() => done()));
-        for (const connection of connections) connection.closeWhenIdle();
-        const timer = setTimeout(() => {
-          if (connections.size > 0) log(`fastcgi: shutdown timeout; dropping ${connections.size} connection(s) with requests in flight`);
-          for (const connection of connections) connection.destroy();
-        }, timeoutMs);
-        timer.unref();
-        // The server's close callback and the sockets' close events race; wait for both.
-        void stopped
-          .then(() => Promise.all([...connections].map((connection) => connection.closed)))
-          .then(() => {
-            clearTimeout(timer);
-            resolve();
-          });
-      });
+    close(timeoutMs = options.gracefulTimeoutMs ?? DEFAULT_GRACEFUL_TIMEOUT_MS) {
+      closed ??= stopGracefully(drainable, { timeoutMs, logger, what: 'fastcgi' });
       return closed;
     },
   };
@@ -125,7 +120,8 @@ export async function runFastCgiOrCgi(app: TsgiApp, options: FastCgiOrCgiOptions
     await runCgi(app, options);
     return null;
   }
-  const server = await serveFastCgi(app, { kind: 'fd', fd }, options);
-  stopOnSignals(() => server.close());
+  const logger = toLogger(options.log);
+  const server = await serveFastCgi(app, { kind: 'fd', fd }, { ...options, log: logger });
+  stopOnSignals(() => server.close(), logger);
   return server;
 }

@@ -18,6 +18,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { formatBind, type Bind } from '../bind.ts';
 import { appSpecifier } from '../load-app.ts';
+import { defaultLogger } from '../logger.ts';
 import type { ProxyFixTrust } from '../middleware/proxy-fix.ts';
 import type { ServeHttpOptions } from './server.ts';
 import { removeStaleUnixSocket } from '../unix-socket.ts';
@@ -74,7 +75,7 @@ const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.ts', import.meta.url)
  */
 export async function runPrefork(options: PreforkOptions): Promise<number> {
   if (!cluster.isPrimary) throw new Error('runPrefork must run in the primary process');
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = options.log ?? ((line: string) => defaultLogger().write(line));
   const say = (message: string) => log(`[tsgi master ${process.pid}] ${message}`);
 
   const timeoutMs = (options.timeout ?? DEFAULT_TIMEOUT) * 1000;
@@ -93,17 +94,17 @@ export async function runPrefork(options: PreforkOptions): Promise<number> {
     }
   }
 
+  // Every HTTP server option reaches the workers as it is (the settings table puts them in
+  // PreforkOptions); only what the master itself acts on, or cannot be sent as JSON, stays here.
+  const {
+    appModule: _appModule, bind: _bind, workers: _workers, maxRequests: _maxRequests, maxRequestsJitter: _jitter,
+    timeout: _timeout, gracefulTimeout: _gracefulTimeout, bootFailureLimit: _bootFailureLimit, log: _log,
+    trustProxy: _trustProxy, socketMode: _socketMode, ...server
+  } = options;
   const baseConfig: WorkerConfig = {
     appModule: appSpecifier(options.appModule),
     bind,
-    server: {
-      bodyLimit: options.bodyLimit,
-      appTimeoutMs: options.appTimeoutMs,
-      keepAliveTimeout: options.keepAliveTimeout,
-      headersTimeout: options.headersTimeout,
-      requestTimeout: options.requestTimeout,
-      serverSoftware: options.serverSoftware,
-    },
+    server,
     heartbeatInterval: timeoutMs > 0 ? Math.max(50, Math.floor(timeoutMs / 4)) : 0,
     reportStack: timeoutMs > 0,
     maxRequests: 0,

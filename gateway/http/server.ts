@@ -6,10 +6,14 @@
 import cluster from 'node:cluster';
 import { chmod } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { formatBind, listenOptions, type Bind } from '../bind.ts';
 import type { BodySource } from '../environ.ts';
 import { errorBody } from '../errors.ts';
+import { DEFAULT_LINGER_MS, stopGracefully, type Drainable, type GracefulStopResult } from '../graceful-stop.ts';
 import { handleRequest, type HandleOptions, type HeaderList, type ResponseWriter } from '../handler.ts';
+import { defaultLogger, toLogger, type Logger, type LogSink } from '../logger.ts';
+import { DEFAULT_GRACEFUL_TIMEOUT_MS, DEFAULT_SOCKET_MODE } from '../settings.ts';
 import { RequestSignal } from '../request-signal.ts';
 import type { TsgiApp } from '../types.ts';
 import { environFromIncoming, InvalidRequestTarget, type HttpEnvironOptions } from './environ.ts';
@@ -23,7 +27,9 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT = 5_000;
 export const DEFAULT_HEADERS_TIMEOUT = 60_000;
 export const DEFAULT_REQUEST_TIMEOUT = 300_000;
 
-export interface HttpServerOptions extends Omit<HandleOptions, 'signal'>, HttpEnvironOptions {
+export interface HttpServerOptions extends Omit<HandleOptions, 'signal' | 'logger'>, HttpEnvironOptions {
+  /** Where app errors and bad requests go (rate-limited); stderr by default. A plain sink is wrapped in a Logger. */
+  log?: Logger | LogSink;
   /** How long an idle keep-alive connection stays open (ms). nginx's upstream keepalive_timeout must be shorter. */
   keepAliveTimeout?: number;
   /** Time allowed to receive the complete request head (ms); slowloris protection. */
@@ -35,8 +41,13 @@ export interface HttpServerOptions extends Omit<HandleOptions, 'signal'>, HttpEn
 }
 
 export interface ServeHttpOptions extends HttpServerOptions {
-  /** chmod for a unix socket (e.g. 0o660 so the web server's group can connect). */
+  /** chmod for a unix socket we create: only the web server's group may connect. */
   socketMode?: number;
+}
+
+/** The options every request of one server shares, with the logger made once. */
+interface ServerContext extends HttpServerOptions {
+  logger: Logger;
 }
 
 /** Servers that are shutting down: their responses carry Connection: close. */
@@ -124,10 +135,7 @@ class HttpResponseWriter implements ResponseWriter {
     if (socket && !socket.destroyed) socket.destroySoon();
     else this.#res.destroy();
   }
-
-  logError(message: string): void {
-    process.stderr.write(`${message}\n`);
-  }
+  // No logError: the handler reports app errors to the server's logger.
 }
 
 /**
@@ -171,7 +179,7 @@ function badRequest(res: ServerResponse): void {
 async function serve(
   app: TsgiApp,
   server: Server,
-  options: HttpServerOptions,
+  options: ServerContext,
   req: IncomingMessage,
   res: ServerResponse,
   expectContinue: boolean,
@@ -182,6 +190,7 @@ async function serve(
       environ = environFromIncoming(req, options);
     } catch (error) {
       if (!(error instanceof InvalidRequestTarget)) throw error;
+      options.logger.limited('bad-request', () => `tsgi: 400 Bad Request: ${error.message}`);
       badRequest(res);
       return;
     }
@@ -190,10 +199,11 @@ async function serve(
       bodyLimit: options.bodyLimit,
       appTimeoutMs: options.appTimeoutMs,
       signal: watchedSignal(res),
+      logger: options.logger,
     });
   } catch (error) {
     // handleRequest never throws; this is a bug in the transport itself.
-    process.stderr.write(`tsgi: http transport failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    options.logger.write(`tsgi: http transport failed: ${error instanceof Error ? error.stack : String(error)}`);
     res.destroy();
   } finally {
     options.onRequestDone?.();
@@ -201,7 +211,8 @@ async function serve(
 }
 
 /** An http.Server that runs every request through the TSGI app. Not listening yet. */
-export function createHttpServer(app: TsgiApp, options: HttpServerOptions = {}): Server {
+export function createHttpServer(app: TsgiApp, httpOptions: HttpServerOptions = {}): Server {
+  const options: ServerContext = { ...httpOptions, logger: toLogger(httpOptions.log) };
   const server = createServer();
   server.keepAliveTimeout = options.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT;
   server.headersTimeout = options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT;
@@ -237,26 +248,40 @@ export async function serveHttp(app: TsgiApp, bind: Bind, options: ServeHttpOpti
   const ownsSocket = bind.kind === 'unix' && cluster.isPrimary;
   if (ownsSocket) await removeStaleUnixSocket(bind.path);
   await listen(server, bind);
-  if (ownsSocket && options.socketMode !== undefined) await chmod(bind.path, options.socketMode);
+  if (ownsSocket) await chmod(bind.path, options.socketMode ?? DEFAULT_SOCKET_MODE);
   return server;
 }
 
-/**
- * Graceful close: stop accepting, let requests in flight finish. Closing an
- * idle keep-alive connection races with a request the client may be sending on
- * it right now, so first, for up to `lingerMs`, answer with Connection: close
- * (which ends those connections cleanly after their next response); then
- * close, which drops the connections that stayed idle and waits for the rest.
- */
-export async function closeGracefully(server: Server, lingerMs: number): Promise<void> {
-  draining.add(server);
-  const deadline = Date.now() + lingerMs;
-  while (Date.now() < deadline && (await connectionCount(server)) > 0) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+/** What the graceful-stop routine needs from a node:http server. */
+function drainable(server: Server): Drainable {
+  return {
+    stopAccepting: () => {
+      // From now on every response says Connection: close.
+      draining.add(server);
+      // net.Server's close, not http.Server's: that one also closes the idle
+      // keep-alive connections at once, which the linger is there to avoid.
+      NetServer.prototype.close.call(server);
+    },
+    openConnections: () => new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count))),
+    closeIdleConnections: () => server.closeIdleConnections(),
+    destroyConnections: () => server.closeAllConnections(),
+  };
 }
 
-function connectionCount(server: Server): Promise<number> {
-  return new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count)));
+export interface CloseOptions {
+  /** The deadline (ms): the graceful-timeout setting. */
+  timeoutMs?: number;
+  /** How long idle keep-alive connections may still bring a request, answered with Connection: close (ms). */
+  lingerMs?: number;
+  logger?: Logger;
+}
+
+/** The graceful stop (../graceful-stop.ts) of one HTTP server: single process or pre-fork worker alike. */
+export function closeGracefully(server: Server, options: CloseOptions = {}): Promise<GracefulStopResult> {
+  return stopGracefully(drainable(server), {
+    timeoutMs: options.timeoutMs ?? DEFAULT_GRACEFUL_TIMEOUT_MS,
+    lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,
+    logger: options.logger ?? defaultLogger(),
+    what: 'http',
+  });
 }

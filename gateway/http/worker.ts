@@ -11,6 +11,7 @@
 import type { Server } from 'node:http';
 import type { Bind } from '../bind.ts';
 import { loadApp } from '../load-app.ts';
+import { defaultLogger } from '../logger.ts';
 import type { ProxyFixTrust } from '../middleware/proxy-fix.ts';
 import { withOptions } from '../middleware/options.ts';
 import type { TsgiApp } from '../types.ts';
@@ -53,14 +54,18 @@ export type WorkerMessage =
 /** Primary -> worker: the answer to 'closed'. */
 export type PrimaryMessage = { tsgi: 'bye' };
 
-/** How long a draining worker keeps answering "Connection: close" before closing idle connections. */
-const DRAIN_LINGER_MS = 1_000;
-
 /** How long a closed worker waits for the primary's 'bye' (it comes in milliseconds unless the primary is stuck). */
 const BYE_TIMEOUT_MS = 2_000;
 
 /** How long leaving waits for the stack reporter's thread to end. */
 const REPORTER_STOP_MS = 500;
+
+/**
+ * The primary SIGKILLs a worker still running at the graceful timeout; the
+ * worker's own deadline comes this much earlier (at most a tenth of it), so a
+ * worker that is not blocked drops its last requests itself, says so, and exits.
+ */
+const DEADLINE_MARGIN_MS = 250;
 
 let reporter: StackReporter | undefined;
 
@@ -90,10 +95,11 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const shutdown = () => {
     if (shuttingDown) return;
     shuttingDown = true;
-    // Whatever the app left running (timers, pools) must not keep a retired worker alive.
-    setTimeout(() => void exit(0), config.gracefulTimeout).unref();
+    // Whatever the app left running (timers, pools) must not keep a retired worker alive;
+    // leave() itself is over by the graceful timeout plus the primary's answer.
+    setTimeout(() => void exit(1), config.gracefulTimeout + BYE_TIMEOUT_MS).unref();
     if (!server) return void exit(0);
-    void leave(server, DRAIN_LINGER_MS);
+    void leave(server, config.gracefulTimeout);
   };
   // The primary retires a worker with SIGTERM: a signal needs no handshake, and
   // one that arrives before this handler exists still ends a worker that holds
@@ -104,7 +110,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
 
   const bootError = (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`[tsgi worker ${process.pid}] boot error: ${message}\n`);
+    defaultLogger().write(`[tsgi worker ${process.pid}] boot error: ${message}`);
     send({ tsgi: 'boot-error', message });
     process.exitCode = BOOT_ERROR_EXIT_CODE;
     // Let the IPC message go out before leaving.
@@ -137,7 +143,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     bootError(error);
     return;
   }
-  if (shuttingDown) void leave(server, 0);
+  if (shuttingDown) void leave(server, config.gracefulTimeout, 0);
 }
 
 /**
@@ -149,8 +155,10 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
  * strand them, and those clients would hang. The IPC channel is ordered, so
  * when 'bye' arrives every connection sent before it has been handed back.
  */
-async function leave(server: Server, lingerMs: number): Promise<void> {
-  await closeGracefully(server, lingerMs);
+async function leave(server: Server, timeoutMs: number, lingerMs?: number): Promise<void> {
+  // The graceful stop every transport shares, with the master's graceful timeout as its deadline.
+  const margin = Math.min(DEADLINE_MARGIN_MS, timeoutMs / 10);
+  const { dropped } = await closeGracefully(server, { timeoutMs: timeoutMs - margin, lingerMs });
   if (process.connected) {
     await new Promise<void>((resolve) => {
       process.on('message', (message: PrimaryMessage) => {
@@ -161,5 +169,5 @@ async function leave(server: Server, lingerMs: number): Promise<void> {
       send({ tsgi: 'closed' });
     });
   }
-  await exit(0);
+  await exit(dropped === 0 ? 0 : 1);
 }

@@ -16,7 +16,7 @@ let port: number;
 let requestsDone = 0;
 
 beforeAll(async () => {
-  server = createHttpServer(httpFixtureApp, { bodyLimit: BODY_LIMIT, onRequestDone: () => requestsDone++ });
+  server = createHttpServer(httpFixtureApp, { bodyLimit: BODY_LIMIT, onRequestDone: () => requestsDone++, log: (line) => logLines.push(line) });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   port = (server.address() as AddressInfo).port;
@@ -59,20 +59,14 @@ function environOf(response: RawResponse) {
   };
 }
 
-/** Captures what the process writes to stderr while `action` runs (the gateway logs stacks there). */
-async function capturingStderr<T>(action: () => Promise<T>): Promise<{ result: T; stderr: string }> {
-  const original = process.stderr.write;
-  let stderr = '';
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += chunk.toString();
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const result = await action();
-    return { result, stderr };
-  } finally {
-    process.stderr.write = original;
-  }
+/** The server's log lines (its injected logger), so tests read what it reported without touching process.stderr. */
+const logLines: string[] = [];
+
+/** What the server logged while `action` ran. */
+async function loggedDuring<T>(action: () => Promise<T>): Promise<{ result: T; logged: string }> {
+  const before = logLines.length;
+  const result = await action();
+  return { result, logged: logLines.slice(before).join('\n') };
 }
 
 describe('environ mapping', () => {
@@ -209,12 +203,12 @@ describe('responses', () => {
     expect(received).toBe(total);
   });
 
-  it('a throwing handler gives the fixed 500 and its stack on stderr', async () => {
-    const { result, stderr } = await capturingStderr(() => rawGet('/error'));
+  it('a throwing handler gives the fixed 500 and its stack in the log', async () => {
+    const { result, logged } = await loggedDuring(() => rawGet('/error'));
     expect(result.status).toBe(500);
     expect(result.body.toString()).toBe(errorBody(500));
-    expect(stderr).toContain('the handler failed on purpose');
-    expect(stderr).toMatch(/at .*http-app\.ts/);
+    expect(logged).toContain('the handler failed on purpose');
+    expect(logged).toMatch(/at .*http-app\.ts/);
   });
 
   it('a body that fails after the head is sent truncates the response visibly', async () => {
@@ -224,7 +218,7 @@ describe('responses', () => {
     // no client can take the body for complete. Connection: close, so that a complete response
     // would end in a close too.
     const firstChunks = '8\r\npartial\n\r\n8\r\npartial\n\r\n';
-    const { result, stderr } = await capturingStderr(() => new Promise<{ beforeFailure: string; wire: string }>((resolve, reject) => {
+    const { result, logged } = await loggedDuring(() => new Promise<{ beforeFailure: string; wire: string }>((resolve, reject) => {
       const socket = connect(port, '127.0.0.1');
       let wire = '';
       let beforeFailure: string | null = null;
@@ -255,8 +249,8 @@ describe('responses', () => {
     expect(result.beforeFailure.slice(headEnd + 4)).toBe(firstChunks);
     // Then the truncation: the connection closed and nothing came after the two chunks, no last-chunk.
     expect(result.wire).toBe(result.beforeFailure);
-    expect(stderr).toContain('tsgi: response body failed after the head was sent: ');
-    expect(stderr).toContain('the body failed half way');
+    expect(logged).toContain('tsgi: response body failed after the head was sent: ');
+    expect(logged).toContain('the body failed half way');
   });
 });
 

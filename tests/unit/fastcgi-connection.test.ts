@@ -375,16 +375,37 @@ describe('FastCGI server limits and shutdown', () => {
     const busy = await client(path);
     const idle = await client(path);
     busy.begin(1, { keepConn: true });
-    busy.params(1, cgiParams('/slow?ms=300'));
+    // Longer than the graceful stop's 1 s linger, after which idle connections are closed.
+    busy.params(1, cgiParams('/slow?ms=2500'));
     busy.stdin(1, Buffer.alloc(0));
     await new Promise((r) => setTimeout(r, 50));
-    const closing = server.close(5000);
+    const closing = server.close(10_000);
+    await expect(FastCgiClient.connect({ path })).rejects.toThrow();
     await idle.closed;
     expect(busy.isClosed).toBe(false);
-    await expect(FastCgiClient.connect({ path })).rejects.toThrow();
     expect(parseCgiResponse((await busy.result(1)).stdout).body.toString()).toBe('slow done\n');
+    // FCGI_KEEP_CONN or not, a stopping server ends the connection after the response.
     await busy.closed;
-    await closing;
+    expect(await closing).toEqual({ dropped: 0 });
+  });
+
+  it('close() still serves a request that arrives on an idle kept-alive connection while it lingers, then closes it', async () => {
+    const { server, path } = await start();
+    const kept = await client(path);
+    kept.begin(1, { keepConn: true });
+    kept.params(1, cgiParams('/hello'));
+    kept.stdin(1, Buffer.alloc(0));
+    await kept.result(1);
+    const closing = server.close(10_000);
+    // The web server picked this idle connection from its pool just as the stop began.
+    kept.begin(2, { keepConn: true });
+    kept.params(2, cgiParams('/hello'));
+    kept.stdin(2, Buffer.alloc(0));
+    const second = await kept.result(2);
+    expect(second.protocolStatus).toBe(FCGI_REQUEST_COMPLETE);
+    expect(parseCgiResponse(second.stdout).status).toBe(200);
+    await kept.closed;
+    expect(await closing).toEqual({ dropped: 0 });
   });
 
   it('close() drops requests still running after its timeout, firing their signals', async () => {
@@ -395,7 +416,7 @@ describe('FastCGI server limits and shutdown', () => {
     stuck.stdin(1, Buffer.alloc(0));
     await new Promise((r) => setTimeout(r, 50));
     const started = Date.now();
-    await server.close(200);
+    expect(await server.close(200)).toEqual({ dropped: 1 });
     expect(Date.now() - started).toBeLessThan(2000);
     await stuck.closed;
     expect(logs.some((line) => line.includes('shutdown timeout'))).toBe(true);
