@@ -34,7 +34,7 @@ case "${APP_MODE:-}" in
     exec kill -USR1 1
     ;;
   nginx-prefork)
-    exec supervisorctl signal HUP yourapplication
+    exec supervisorctl signal HUP 'yourapplication:*'
     ;;
   *)
     echo "yourapplication-reload: unknown APP_MODE '${APP_MODE:-}'" >&2
