@@ -16,12 +16,36 @@
 #                  and retired only once its replacement listens.
 set -eu
 
+# The app processes' pids: FastCGI servers and pre-fork workers (not the master).
+app_pids() {
+  pgrep -f '/srv/yourapplication/app/yourapplication\.fcgi|/gateway/http/worker\.ts' || true
+}
+
+# Apache, lighttpd and the pre-fork master reload in the background once told
+# to: return once none of the old app processes is left (at most 30 s), so
+# that the reload is done when this command is.
+wait_replaced() {
+  local old="$1" i pid alive
+  for i in $(seq 300); do
+    alive=
+    for pid in $old; do
+      if kill -0 "$pid" 2>/dev/null; then alive=1; fi
+    done
+    [ -z "$alive" ] && return 0
+    sleep 0.1
+  done
+  echo "yourapplication-reload: old app processes still running after 30 s:" $old >&2
+  return 1
+}
+
+old=$(app_pids)
 case "${APP_MODE:-}" in
   apache-cgi)
     exec apache2ctl -k graceful
     ;;
   apache-fcgid)
     apache2ctl -k graceful
+    wait_replaced "$old"
     exec /usr/local/bin/yourapplication-prespawn --after-reload
     ;;
   nginx-fcgi)
@@ -31,10 +55,12 @@ case "${APP_MODE:-}" in
     done
     ;;
   lighttpd-fcgi)
-    exec kill -USR1 1
+    kill -USR1 1
+    wait_replaced "$old"
     ;;
   nginx-prefork)
-    exec supervisorctl signal HUP 'yourapplication:*'
+    supervisorctl signal HUP 'yourapplication:*'
+    wait_replaced "$old"
     ;;
   *)
     echo "yourapplication-reload: unknown APP_MODE '${APP_MODE:-}'" >&2
