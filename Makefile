@@ -25,7 +25,7 @@ COMPOSE = $(COMPOSE_BIN) --project-name $(PROJECT)
 # tsgi-base:24-bookworm (built on first use). Evaluated in the recipes that build.
 RESOLVE_BASE = BASE_IMAGE="$$(images/base/resolve.sh)"
 
-.PHONY: help up dev down logs ps images test test-typecheck test-unit test-integration docs-settings bench base-offline $(addprefix up-,$(MODES))
+.PHONY: help up dev down logs ps images test test-typecheck test-unit test-integration docs-settings bench soak base-offline $(addprefix up-,$(MODES))
 
 help: ## list the targets
 	@echo "yourapplication: make <target> [MOUNT=/some/prefix]"
@@ -122,6 +122,14 @@ docs-settings: ## docs/settings.md from the settings table (gateway/settings.ts)
 # QUICK=1: one short round and a smaller memory soak (about a minute once the images exist).
 bench: node_modules ## the comparison: gateway vs node:http/hono, five modes vs the classic stacks (bench/results/latest.md)
 	node bench/run.ts $(if $(QUICK),--quick)
+
+# SOAK_MODES=a,b for a subset; TEST_IMAGE_TAG names the images' tag (default soak).
+soak: node_modules ## load and faults per mode: 60 s at c64, kill -9, reload, slowloris, SIGTERM in flight (bench/results/soak.md; a few minutes per mode)
+	node bench/soak/run.ts $(if $(SOAK_MODES),--modes $(SOAK_MODES))
+
+# yourapplication-reload in the container: each mode's graceful reload (images/common/reload.sh).
+reload-%: ## zero-downtime reload of a running mode's app, e.g. make reload-nginx-fcgi
+	$(COMPOSE) --profile $* exec -T $* yourapplication-reload
 
 base-offline: ## build the base image tsgi-base:24-bookworm without a registry
 	images/base/build-offline.sh

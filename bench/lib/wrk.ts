@@ -22,6 +22,8 @@ export interface Load {
   connections: number;
   seconds: number;
   threads?: number;
+  /** wrk's --timeout: an answer slower than this counts as an error. Default 2 s. */
+  timeoutSeconds?: number;
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };
@@ -53,7 +55,7 @@ export function parseWrk(output: string): WrkResult {
 }
 
 function wrkArgs(load: Load, url: string): string[] {
-  return [`-t${load.threads ?? 1}`, `-c${load.connections}`, `-d${load.seconds}s`, '--timeout', '2s', '--latency', url];
+  return [`-t${load.threads ?? 1}`, `-c${load.connections}`, `-d${load.seconds}s`, '--timeout', `${load.timeoutSeconds ?? 2}s`, '--latency', url];
 }
 
 /** wrk on the host (Debian's wrk package). */

@@ -47,5 +47,16 @@ warm_up() {
   fi
 }
 
+# `yourapplication-prespawn --after-reload` (images/common/reload.sh): after a
+# graceful restart mod_fcgid starts over with no app process; the warm-up
+# again, in the foreground, unless the traffic has already brought both up.
+if [ "${1:-}" = --after-reload ]; then
+  sleep 1
+  if [ "$(pgrep -c -f '^node .*/srv/yourapplication/app/yourapplication\.fcgi$' || true)" -lt 2 ]; then
+    warm_up >/dev/null
+  fi
+  exit 0
+fi
+
 ( warm_up >/dev/null ) </dev/null &
 exec "$@"

@@ -9,7 +9,8 @@
  *     mount with APP_HIDE_MOUNT, answers from every mode; in apache-fcgid the
  *     pool warm-up still starts both processes without the built-in app's routes.
  */
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -23,9 +24,22 @@ const modes = selectedModes();
 const labels = (what: string) => ['--label', `${CONTAINER_LABEL}=${what}`, '--label', `${OWNER_LABEL}=${process.pid}`];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * compose.yaml as compose itself resolves it (its x-mode anchor merged into
+ * every service): `docker compose config` (v2), else Debian's docker-compose.
+ */
+function resolvedCompose(): string {
+  const args = ['-f', join(ROOT, 'compose.yaml'), '--profile', 'all', 'config'];
+  try {
+    return execFileSync('docker', ['compose', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return execFileSync('docker-compose', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+}
+
 /** The `restart:` policy compose.yaml gives a mode's service. */
 function composeRestartPolicy(mode: Mode): string {
-  const lines = readFileSync(join(ROOT, 'compose.yaml'), 'utf8').split('\n');
+  const lines = resolvedCompose().split('\n');
   const start = lines.indexOf(`  ${mode}:`);
   if (start === -1) throw new Error(`compose.yaml has no service ${mode}`);
   for (const line of lines.slice(start + 1)) {
