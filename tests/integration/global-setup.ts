@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { buildImage, containerLogs, docker, imageExists } from './docker.ts';
+import { COMPOSE_FILE, hardeningFor } from './hardening.ts';
 import { CONTAINER_LABEL, imageTag, MOUNTS, selectedModes, type Missing, type Mode, type Mount, type Target } from './matrix.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -96,6 +97,17 @@ export default async function setup(project: TestProject) {
 
   const { GenericContainer, Wait } = await import('testcontainers');
   type Started = Awaited<ReturnType<InstanceType<typeof GenericContainer>['start']>>;
+  /** GenericContainer with compose.yaml's hardening (testcontainers has no read-only switch of its own). */
+  class HardenedContainer extends GenericContainer {
+    withHardening(mode: Mode): this {
+      const h = hardeningFor(mode);
+      if (!h.readOnly || !h.capDrop.includes('ALL') || !h.securityOpt.includes('no-new-privileges:true')) {
+        throw new Error(`${COMPOSE_FILE}: service ${mode} must have read_only: true, cap_drop: [ALL] and security_opt: [no-new-privileges:true]`);
+      }
+      this.hostConfig.ReadonlyRootfs = true;
+      return this.withDroppedCapabilities(...h.capDrop).withSecurityOpt(...h.securityOpt).withTmpFs(h.tmpfs);
+    }
+  }
   const running: Array<{ target: Target; container: Started }> = [];
 
   const stopAll = async () => {
@@ -114,7 +126,9 @@ export default async function setup(project: TestProject) {
     await bounded(wanted, START_CONCURRENCY, async ({ mode, mount }) => {
       let log = '';
       try {
-        const container = await new GenericContainer(imageTag(mode))
+        // Started the way compose.yaml starts it (hardened), so the matrix proves that configuration.
+        const container = await new HardenedContainer(imageTag(mode))
+          .withHardening(mode)
           .withEnvironment({ APP_MOUNT: mount })
           .withExposedPorts(8080)
           .withLabels({ [CONTAINER_LABEL]: `${mode}${mount}`, [OWNER_LABEL]: String(process.pid) })
