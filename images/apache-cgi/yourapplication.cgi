@@ -22,15 +22,22 @@ if [ "${CONTENT_LENGTH:-0}" = 0 ] && [ -z "${HTTP_TRANSFER_ENCODING:-}" ]; then
 fi
 
 fail() {
+  trap '' PIPE
   echo "yourapplication.cgi: $1" >&2
   printf 'Status: 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n503 Service Unavailable\n'
   exit 0
 }
 
-body="$(mktemp)" || fail "cannot create a temp file for the request body in ${TMPDIR:-/tmp}"
-if ! cat >"$body"; then
+tmp="${TMPDIR:-/tmp}"
+body="$(mktemp)" || fail "cannot create a temp file for the request body in $tmp"
+if ! cat >"$body" 2>/dev/null; then
+  # Either the client is gone (mod_reqtimeout cut a stalled body off and
+  # Apache closed our stdin: nobody to answer, nothing worth a log line per
+  # connection), or the temp dir is full (answer 503 and say so).
+  free_kb="$(df -Pk "$tmp" | awk 'NR == 2 { print $4 }')"
   rm -f "$body"
-  fail "cannot store the request body in ${TMPDIR:-/tmp} (full?)"
+  [ "${free_kb:-0}" -lt 64 ] || exit 0
+  fail "cannot store the request body in $tmp: no space left"
 fi
 # A body shorter than announced: the client stalled or left and Apache has
 # already answered it (408/400); nobody is waiting for the app's answer.
