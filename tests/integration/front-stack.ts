@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { baseImage } from './global-setup.ts';
 import { buildImage, containerLogs, docker } from './docker.ts';
+import { dockerRunFlags } from './hardening.ts';
 import { CONTAINER_LABEL, imageTag, type Mode } from './matrix.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -65,7 +66,7 @@ export async function startFrontStack(modes: readonly Mode[], mount: string): Pr
     const port = (await run(['port', frontId, '8080/tcp'])).split('\n')[0]!.split(':').at(-1);
     const url = `http://127.0.0.1:${port}`;
     for (const mode of modes) {
-      ids.push(await run(['run', '-d', ...label, '--network', network, '--network-alias', mode,
+      ids.push(await run(['run', '-d', ...label, ...dockerRunFlags(mode), '--network', network, '--network-alias', mode,
         '-e', `APP_MOUNT=${mount}`, '-e', `COMPARE_PAGE_URL=${url}/`, imageTag(mode)]));
     }
     const logs = async () => (await Promise.all(ids.map(async (id) => `--- ${id.slice(0, 12)}\n${await containerLogs(id).catch(String)}`))).join('\n');

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { buildImage, containerLogs, docker, imageExists } from './docker.ts';
+import { hardenedContainer } from './hardening.ts';
 import { CONTAINER_LABEL, imageTag, MOUNTS, OWNER_LABEL, selectedModes, type Missing, type Mode, type Mount, type Target } from './matrix.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -113,7 +114,8 @@ export default async function setup(project: TestProject) {
     await bounded(wanted, START_CONCURRENCY, async ({ mode, mount }) => {
       let log = '';
       try {
-        const container = await new GenericContainer(imageTag(mode))
+        // Started the way compose.yaml starts it (hardened), so the matrix proves that configuration.
+        const container = await (await hardenedContainer(imageTag(mode), mode))
           .withEnvironment({ APP_MOUNT: mount })
           .withExposedPorts(8080)
           .withLabels({ [CONTAINER_LABEL]: `${mode}${mount}`, [OWNER_LABEL]: String(process.pid) })

@@ -13,6 +13,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HOST } from './corpus.ts';
 import { docker, healthStatus } from './docker.ts';
+import { dockerRunFlags } from './hardening.ts';
 import { CONTAINER_LABEL, imageTag, selectedModes, type Mode } from './matrix.ts';
 import { send, type RawResponse } from './raw-http.ts';
 
@@ -32,7 +33,7 @@ interface Own {
 
 async function startOwn(mode: Mode): Promise<Own> {
   // The same owner label as the global setup's, so that a crashed run's leftovers are removed next time.
-  const run = await docker(['run', '-d', '-p', '127.0.0.1::8080', '--label', `${CONTAINER_LABEL}=${mode}-graceful`,
+  const run = await docker(['run', '-d', '-p', '127.0.0.1::8080', ...dockerRunFlags(mode), '--label', `${CONTAINER_LABEL}=${mode}-graceful`,
     '--label', `${CONTAINER_LABEL}.owner-pid=${process.pid}`, imageTag(mode)]);
   if (run.code !== 0) throw new Error(`docker run ${imageTag(mode)}: ${run.stderr}`);
   const id = run.stdout.trim();

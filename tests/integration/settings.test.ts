@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HOST } from './corpus.ts';
 import { containerLogs, containerProcesses, docker, healthStatus } from './docker.ts';
+import { dockerRunFlags, hardenedContainer } from './hardening.ts';
 import { CONTAINER_LABEL, imageTag, OWNER_LABEL, selectedModes, type Mode } from './matrix.ts';
 import { header, headerValues, send } from './raw-http.ts';
 
@@ -66,7 +67,7 @@ describe.each(modes)('%s: a bad MOUNT', (mode) => {
     const policy = composeRestartPolicy(mode);
     const retries = /^on-failure:(\d+)$/.exec(policy);
     expect(retries, `compose.yaml's restart policy for ${mode} must stop retrying (on-failure:N), not ${policy}`).not.toBeNull();
-    const run = await docker(['run', '-d', '--restart', policy, '-e', `APP_MOUNT=${BAD_MOUNT}`, ...labels(`${mode}-bad-mount`), imageTag(mode)]);
+    const run = await docker(['run', '-d', '--restart', policy, ...dockerRunFlags(mode), '-e', `APP_MOUNT=${BAD_MOUNT}`, ...labels(`${mode}-bad-mount`), imageTag(mode)]);
     expect(run.code, run.stderr).toBe(0);
     const id = run.stdout.trim();
     try {
@@ -89,10 +90,10 @@ describe.each(modes)('%s: a bad MOUNT', (mode) => {
 
 describe('a bad APP_MODULE', () => {
   test('stops the container with the reason and status 64 (a missing file, a relative path)', async () => {
-    const run = await docker(['run', '--rm', '-e', 'APP_MODULE=/srv/app/missing.ts', ...labels('bad-module'), imageTag(modes[0]!)]);
+    const run = await docker(['run', '--rm', ...dockerRunFlags(modes[0]!), '-e', 'APP_MODULE=/srv/app/missing.ts', ...labels('bad-module'), imageTag(modes[0]!)]);
     expect(run.code).toBe(64);
     expect(run.stderr).toContain('bad app module APP_MODULE="/srv/app/missing.ts": there is no file /srv/app/missing.ts in the container');
-    const relative = await docker(['run', '--rm', '-e', 'APP_MODULE=app/app.ts', ...labels('bad-module'), imageTag(modes[0]!)]);
+    const relative = await docker(['run', '--rm', ...dockerRunFlags(modes[0]!), '-e', 'APP_MODULE=app/app.ts', ...labels('bad-module'), imageTag(modes[0]!)]);
     expect(relative.code).toBe(64);
     expect(relative.stderr).toContain('bad app module APP_MODULE="app/app.ts": an absolute path in the container, like /srv/app/app.ts');
   });
@@ -108,12 +109,12 @@ beforeAll(async () => {
   cpSync(join(ROOT, 'examples/hono/package.json'), join(appDir, 'package.json'));
   cpSync(join(ROOT, 'node_modules/hono'), join(appDir, 'node_modules/hono'), { recursive: true });
   chmodSync(appDir, 0o755); // the containers' www-data must read it
-  const { GenericContainer, Wait } = await import('testcontainers');
+  const { Wait } = await import('testcontainers');
   // Two at a time: this runs on two cores next to the matrix's containers.
   const queue = [...modes];
   await Promise.all([0, 1].map(async () => {
     for (let mode = queue.shift(); mode; mode = queue.shift()) {
-      const container = await new GenericContainer(imageTag(mode))
+      const container = await (await hardenedContainer(imageTag(mode), mode))
         .withEnvironment({ APP_MOUNT: MOUNT, APP_MODULE: '/srv/app/app.ts', APP_HIDE_MOUNT: 'true' })
         .withBindMounts([{ source: appDir, target: '/srv/app', mode: 'ro' }])
         .withExposedPorts(8080)
