@@ -13,7 +13,7 @@ const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The processes that run the app: CGI scripts, FastCGI servers, the pre-fork workers (not their master). */
-const APP_PROCESS = String.raw`/srv/yourapplication/app/yourapplication\.(cgi|fcgi)|/gateway/http/worker\.ts`;
+const APP_PROCESS = String.raw`/srv/yourapplication/app/yourapplication\.(cgi|fcgi)|/gateway/http/worker-entry\.ts`;
 /** The pre-fork master (`tsgi http`), which only manages the workers. */
 const PREFORK_MASTER = String.raw`/gateway/bin/tsgi\.ts http`;
 

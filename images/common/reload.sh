@@ -18,7 +18,7 @@ set -eu
 
 # The app processes' pids: FastCGI servers and pre-fork workers (not the master).
 app_pids() {
-  pgrep -f '/srv/yourapplication/app/yourapplication\.fcgi|/gateway/http/worker\.ts' || true
+  pgrep -f '/srv/yourapplication/app/yourapplication\.fcgi|/gateway/http/worker-entry\.ts' || true
 }
 
 # Apache, lighttpd and the pre-fork master reload in the background once told
