@@ -41,7 +41,8 @@ if ! cat >"$body" 2>/dev/null; then
 fi
 # A body shorter than announced: the client stalled or left and Apache has
 # already answered it (408/400); nobody is waiting for the app's answer.
-if [ -n "${CONTENT_LENGTH:-}" ] && [ "$(wc -c <"$body")" != "$CONTENT_LENGTH" ]; then
+# (Compared as numbers: "003" is a valid Content-Length of 3, RFC 9110 8.6.)
+if [ -n "${CONTENT_LENGTH:-}" ] && [ "$(wc -c <"$body")" -ne "$CONTENT_LENGTH" ]; then
   rm -f "$body"
   exit 0
 fi
