@@ -104,7 +104,7 @@ async function appMemory(id: string, deployment: Deployment): Promise<number[]> 
 async function deploymentPhase(deployments: Deployment[]): Promise<void> {
   const running = new Map<string, string>();
   try {
-    for (const d of deployments) running.set(d.name, startContainer(d.tag));
+    for (const d of deployments) running.set(d.name, startContainer(d.tag, {}, d.runArgs));
     await Promise.all([...running.values()].map((id) => waitHealthy(id)));
     const idle = new Map<string, number[]>();
     for (const d of deployments) {

@@ -3,6 +3,10 @@
  * stacks they mirror (bench/anchors/, Debian packages, the same /hello route
  * and the same pool of 2 app processes), plus nginx's own `return 200`.
  */
+// The hardening is read from compose.yaml by the same code the integration run uses.
+import { dockerRunFlags } from '../../tests/integration/hardening.ts';
+import type { Mode } from '../../tests/integration/matrix.ts';
+
 export interface Deployment {
   name: string;
   kind: 'ours' | 'classic' | 'ceiling';
@@ -20,11 +24,14 @@ export interface Deployment {
   perRequestProcess?: boolean;
   /** The app processes, by command line (their RSS is reported). */
   appProcess: RegExp;
+  /** Extra `docker run` flags: ours run hardened, exactly as compose.yaml runs them. */
+  runArgs?: readonly string[];
 }
 
-const ours = (name: string, more: Partial<Deployment>): Deployment => ({
+const ours = (name: Mode, more: Partial<Deployment>): Deployment => ({
   name,
   kind: 'ours',
+  runArgs: dockerRunFlags(name),
   tag: `yourapplication/${name}:latest`,
   dockerfile: 'images/Dockerfile',
   target: name,

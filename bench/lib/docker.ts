@@ -51,9 +51,9 @@ process.on('exit', () => {
   for (const id of started) spawnSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
 });
 
-export function startContainer(tag: string, env: Record<string, string> = {}): string {
+export function startContainer(tag: string, env: Record<string, string> = {}, runArgs: readonly string[] = []): string {
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-  const id = docker('run', '-d', '--label', 'yourapplication.bench=1', ...envArgs, tag);
+  const id = docker('run', '-d', '--label', 'yourapplication.bench=1', ...runArgs, ...envArgs, tag);
   started.add(id);
   return id;
 }

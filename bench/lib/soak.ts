@@ -21,7 +21,7 @@ export async function soak(deployments: Deployment[], target: number, maxSeconds
   const pending: Array<{ row: SoakRow; id: string; deployment: Deployment; endedAt: number }> = [];
   try {
     for (const deployment of deployments) {
-      const id = startContainer(deployment.tag);
+      const id = startContainer(deployment.tag, {}, deployment.runArgs);
       await waitHealthy(id);
       const started = Date.now();
       let requests = 0;

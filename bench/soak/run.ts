@@ -62,7 +62,7 @@ for (const mode of modes) {
     cells[row] = await work().catch((error: unknown) => `error: ${(error as Error).message.split('\n')[0]}`);
     log(`${mode}:   ${cells[row]}`);
   };
-  const id = startContainer(tag);
+  const id = startContainer(tag, {}, ours.find((d) => d.name === mode)!.runArgs);
   try {
     await waitHealthy(id);
     await step(0, () => steadyLoad(id, profile, seconds));
