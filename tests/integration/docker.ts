@@ -6,6 +6,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 
 export interface Run {
   code: number;
@@ -110,4 +111,92 @@ export async function containerProcesses(containerId: string): Promise<ProcessIn
   const run = await docker(['exec', containerId, 'node', '-e', script]);
   if (run.code !== 0) throw new Error(`docker exec ${containerId} node: exit ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout) as ProcessInfo[];
+}
+
+/**
+ * Host ports for published container ports are chosen here, below the
+ * kernel's ephemeral range (ip_local_port_range, 32768-60999 by default).
+ * Docker's own choice comes from that very range, which the test's outgoing
+ * connections churn through: in one CI run ten consecutive ports (32768-32777)
+ * were held by client sockets, Docker's ten attempts all failed, and a start
+ * failed with "bind: address already in use". No client socket gets a port
+ * below the range, so a clash can only come from another container start of
+ * this run picking the same port, and then the next candidate is tried.
+ */
+const HOST_PORTS = { low: 20_000, high: 32_767 };
+const PORT_ATTEMPTS = 20;
+const PORT_CLASH = /address already in use|port is already allocated/;
+
+/** Candidate host ports: random, so that parallel test files rarely meet. */
+function* hostPortCandidates(): Generator<number> {
+  for (;;) yield HOST_PORTS.low + Math.floor(Math.random() * (HOST_PORTS.high - HOST_PORTS.low + 1));
+}
+
+/** True when nothing on the host holds 127.0.0.1:`port` right now. */
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Calls `start(hostPort)` with a free host port until it does not fail with a
+ * port clash; `candidates` is for tests. Rejects with the last error otherwise.
+ */
+export async function withHostPort<T>(start: (hostPort: number) => Promise<T>, candidates: Iterable<number> = hostPortCandidates()): Promise<T> {
+  let attempts = 0;
+  let last: unknown = new Error('no host port candidate');
+  for (const port of candidates) {
+    if (++attempts > PORT_ATTEMPTS) break;
+    if (!(await isFree(port))) continue;
+    try {
+      return await start(port);
+    } catch (error) {
+      last = error;
+      if (!PORT_CLASH.test(error instanceof Error ? error.message : String(error))) throw error;
+    }
+  }
+  throw last;
+}
+
+export interface Published {
+  id: string;
+  /** The host port 127.0.0.1 that reaches the container's port. */
+  port: number;
+}
+
+/**
+ * `docker run -d ...args` with `containerPort` published on 127.0.0.1 at a
+ * port chosen by withHostPort. A start that fails leaves no container behind.
+ */
+export async function runPublished(args: string[], containerPort = 8080, candidates?: Iterable<number>): Promise<Published> {
+  return withHostPort(async (port) => {
+    const created = await docker(['create', '-p', `127.0.0.1:${port}:${containerPort}`, ...args], 120_000);
+    if (created.code !== 0) throw new Error(`docker create ${args.join(' ')}: ${created.stderr.trim()}`);
+    const id = created.stdout.trim();
+    const started = await docker(['start', id], 120_000);
+    if (started.code === 0) return { id, port };
+    await docker(['rm', '-f', id]);
+    throw new Error(`docker start (${args.join(' ')}): ${started.stderr.trim()}`);
+  }, candidates);
+}
+
+/**
+ * withHostPort for a testcontainers start (`start` publishes the container's
+ * port at the host port it is given). A failed start leaves its created
+ * container behind; `leftovers`, a label=value filter unique to this
+ * container, finds it to remove it.
+ */
+export function startWithHostPort<T>(leftovers: string, start: (hostPort: number) => Promise<T>): Promise<T> {
+  return withHostPort(async (port) => {
+    try {
+      return await start(port);
+    } catch (error) {
+      const ids = (await docker(['ps', '-aq', '--filter', `label=${leftovers}`, '--filter', 'status=created'])).stdout.trim().split('\n').filter(Boolean);
+      if (ids.length > 0) await docker(['rm', '-f', ...ids]);
+      throw error;
+    }
+  });
 }

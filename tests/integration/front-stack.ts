@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { baseImage } from './global-setup.ts';
-import { buildImage, containerLogs, docker } from './docker.ts';
+import { buildImage, containerLogs, docker, runPublished } from './docker.ts';
 import { dockerRunFlags } from './hardening.ts';
 import { CONTAINER_LABEL, imageTag, type Mode } from './matrix.ts';
 
@@ -60,10 +60,9 @@ export async function startFrontStack(modes: readonly Mode[], mount: string): Pr
     await docker(['network', 'rm', network]);
   };
   try {
-    const frontId = await run(['run', '-d', ...label, ...HARDENED, '--network', network, '-e', `MOUNT=${mount}`,
-      '-p', '127.0.0.1::8080', frontImage()]);
+    const { id: frontId, port } = await runPublished([...label, ...HARDENED, '--network', network, '-e', `MOUNT=${mount}`,
+      frontImage()]);
     ids.push(frontId);
-    const port = (await run(['port', frontId, '8080/tcp'])).split('\n')[0]!.split(':').at(-1);
     const url = `http://127.0.0.1:${port}`;
     for (const mode of modes) {
       ids.push(await run(['run', '-d', ...label, ...dockerRunFlags(mode), '--network', network, '--network-alias', mode,

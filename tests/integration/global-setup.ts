@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { buildImage, containerLogs, docker, imageExists } from './docker.ts';
+import { buildImage, containerLogs, docker, imageExists, startWithHostPort } from './docker.ts';
 import { hardenedContainer } from './hardening.ts';
 import { CONTAINER_LABEL, imageTag, MOUNTS, OWNER_LABEL, selectedModes, type Missing, type Mode, type Mount, type Target } from './matrix.ts';
 
@@ -115,14 +115,14 @@ export default async function setup(project: TestProject) {
       let log = '';
       try {
         // Started the way compose.yaml starts it (hardened), so the matrix proves that configuration.
-        const container = await (await hardenedContainer(imageTag(mode), mode))
+        const container = await startWithHostPort(`${CONTAINER_LABEL}=${mode}${mount}`, async (hostPort) => (await hardenedContainer(imageTag(mode), mode))
           .withEnvironment({ APP_MOUNT: mount })
-          .withExposedPorts(8080)
+          .withExposedPorts({ container: 8080, host: hostPort })
           .withLabels({ [CONTAINER_LABEL]: `${mode}${mount}`, [OWNER_LABEL]: String(process.pid) })
           .withLogConsumer((stream) => stream.on('data', (chunk: Buffer | string) => { log = (log + String(chunk)).slice(-4000); }))
           .withWaitStrategy(Wait.forHttp(`${mount}/hello`, 8080).forStatusCode(200))
           .withStartupTimeout(60_000)
-          .start();
+          .start());
         const target: Target = { mode, mount, containerId: container.getId(), port: container.getMappedPort(8080) };
         running.push({ target, container });
       } catch (error) {

@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HOST } from './corpus.ts';
-import { docker, healthStatus } from './docker.ts';
+import { docker, healthStatus, runPublished } from './docker.ts';
 import { dockerRunFlags } from './hardening.ts';
 import { CONTAINER_LABEL, imageTag, selectedModes, type Mode } from './matrix.ts';
 import { send, type RawResponse } from './raw-http.ts';
@@ -33,18 +33,15 @@ interface Own {
 
 async function startOwn(mode: Mode): Promise<Own> {
   // The same owner label as the global setup's, so that a crashed run's leftovers are removed next time.
-  const run = await docker(['run', '-d', '-p', '127.0.0.1::8080', ...dockerRunFlags(mode), '--label', `${CONTAINER_LABEL}=${mode}-graceful`,
+  const { id, port } = await runPublished([...dockerRunFlags(mode), '--label', `${CONTAINER_LABEL}=${mode}-graceful`,
     '--label', `${CONTAINER_LABEL}.owner-pid=${process.pid}`, imageTag(mode)]);
-  if (run.code !== 0) throw new Error(`docker run ${imageTag(mode)}: ${run.stderr}`);
-  const id = run.stdout.trim();
   let status = 'starting';
   for (let waited = 0; status === 'starting' && waited < 90_000; waited += 500) {
     await sleep(500);
     status = await healthStatus(id);
   }
   if (status !== 'healthy') throw new Error(`${mode}: container ${id.slice(0, 12)} is ${status}`);
-  const port = await docker(['port', id, '8080/tcp']);
-  return { id, port: Number(/:(\d+)\s*$/m.exec(port.stdout)?.[1]) };
+  return { id, port };
 }
 
 const get = (own: Own, path: string, timeoutMs = 20_000): Promise<RawResponse> =>

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HOST } from './corpus.ts';
-import { containerLogs, containerProcesses, docker, healthStatus } from './docker.ts';
+import { containerLogs, containerProcesses, docker, healthStatus, startWithHostPort } from './docker.ts';
 import { dockerRunFlags, hardenedContainer } from './hardening.ts';
 import { CONTAINER_LABEL, imageTag, OWNER_LABEL, selectedModes, type Mode } from './matrix.ts';
 import { header, headerValues, send } from './raw-http.ts';
@@ -114,14 +114,14 @@ beforeAll(async () => {
   const queue = [...modes];
   await Promise.all([0, 1].map(async () => {
     for (let mode = queue.shift(); mode; mode = queue.shift()) {
-      const container = await (await hardenedContainer(imageTag(mode), mode))
+      const container = await startWithHostPort(`${CONTAINER_LABEL}=${mode}-hono`, async (hostPort) => (await hardenedContainer(imageTag(mode), mode))
         .withEnvironment({ APP_MOUNT: MOUNT, APP_MODULE: '/srv/app/app.ts', APP_HIDE_MOUNT: 'true' })
         .withBindMounts([{ source: appDir, target: '/srv/app', mode: 'ro' }])
-        .withExposedPorts(8080)
+        .withExposedPorts({ container: 8080, host: hostPort })
         .withLabels({ [CONTAINER_LABEL]: `${mode}-hono`, [OWNER_LABEL]: String(process.pid) })
         .withWaitStrategy(Wait.forHttp(`${MOUNT}/hello`, 8080).forStatusCode(200))
         .withStartupTimeout(60_000)
-        .start();
+        .start());
       started.set(mode, { id: container.getId(), port: container.getMappedPort(8080) });
     }
   }));
