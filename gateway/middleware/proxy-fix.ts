@@ -44,6 +44,8 @@ export function parseProxyTrust(spec: string): ProxyFixTrust {
 /** The value `hops` from the right of a comma-separated header, or undefined if it can't be trusted. */
 export function trustedValue(header: string | null, hops: number | undefined): string | undefined {
   if (!header || !hops) return undefined;
+  // One proxy, one value: the common case, without splitting (every request pays for this).
+  if (!header.includes(',')) return hops === 1 ? header.trim() || undefined : undefined;
   const values = header.split(',').map((v) => v.trim());
   return values.length >= hops ? values[values.length - hops] || undefined : undefined;
 }
@@ -107,17 +109,36 @@ function resolve(environ: Environ, trust: ProxyFixTrust): Fixed {
  * letter case is kept as sent: the app sees the Host header as the client
  * wrote it, as in the modes without a proxy (docs/http-policy.md, "Host").
  */
-function validHost(value: string): string | undefined {
+function parseHost(value: string): string | undefined {
   const probe = new URL('http://placeholder.invalid/');
   probe.host = value;
   if (probe.host === 'placeholder.invalid') return undefined;
   return probe.host === value.toLowerCase() ? value : probe.host;
 }
 
+/**
+ * validHost's answers for the hosts seen lately. Behind our own proxy the
+ * forwarded host is the same few values on every request, and parsing one
+ * with the URL parser was the largest part of this middleware's cost
+ * (docs/performance.md). Bounded, so that invented hosts cannot grow it.
+ */
+const hostCache = new Map<string, string | null>();
+const HOST_CACHE_SIZE = 256;
+
+function validHost(value: string): string | undefined {
+  const cached = hostCache.get(value);
+  if (cached !== undefined) return cached ?? undefined;
+  const host = parseHost(value);
+  if (hostCache.size >= HOST_CACHE_SIZE) hostCache.clear();
+  hostCache.set(value, host ?? null);
+  return host;
+}
+
 export function proxyFix(app: TsgiApp, trust: ProxyFixTrust = {}): TsgiApp {
   return (request, ctx) => {
     const fixed = resolve(ctx.environ, trust);
-    if (Object.values(fixed).every((v) => v === undefined)) return app(request, ctx);
+    if (fixed.remoteAddr === undefined && fixed.proto === undefined && fixed.host === undefined
+      && fixed.port === undefined && fixed.prefix === undefined) return app(request, ctx);
 
     const environ: Record<string, string> = { ...ctx.environ };
     const keep = (name: string) => { environ[`tsgi.proxy_fix.orig.${name}`] = ctx.environ[name] ?? ''; };

@@ -89,6 +89,12 @@ describe('proxyFix', () => {
     expect(await hostOf('[::1]:8080')).toBe('[::1]:8080');
     expect(await hostOf('example.test:80')).toBe('example.test'); // the URL form: the scheme's default port left out
     expect(await hostOf('bad host/x')).toBe('backend');
+    // Answers are remembered per value (a bounded cache): asked again, and after
+    // more distinct hosts than the cache holds, each value keeps its own answer.
+    for (let i = 0; i < 300; i++) expect(await hostOf(`h${i}.example:81`)).toBe(`h${i}.example:81`);
+    expect(await hostOf('bad host/x')).toBe('backend');
+    expect(await hostOf('example.test:80')).toBe('example.test');
+    expect(await hostOf('EXAMPLE.test')).toBe('EXAMPLE.test');
   });
 
   it('takes the Nth value from the right and ignores a header with too few hops', () => {
@@ -96,6 +102,9 @@ describe('proxyFix', () => {
     expect(trustedValue('a', 2)).toBeUndefined();
     expect(trustedValue(null, 1)).toBeUndefined();
     expect(trustedValue('a', 0)).toBeUndefined();
+    expect(trustedValue(' a ', 1)).toBe('a');
+    expect(trustedValue(' ', 1)).toBeUndefined();
+    expect(trustedValue('a, ', 1)).toBeUndefined();
   });
 
   it('reads RFC 7239 Forwarded, including quoted IPv6 with a port', async () => {
