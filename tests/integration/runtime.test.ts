@@ -146,3 +146,40 @@ describe('the app timeout', () => {
     expect(problems, `want 504 ${JSON.stringify(errorText(504))} (${TEXT_PLAIN})`).toEqual([]);
   });
 });
+
+describe('logs that cannot be flooded', () => {
+  // Each mode at the root mount, all at once: a burst of failing requests
+  // writes a bounded number of stack traces, then a line with how many more
+  // came. The gateway's logger limits each app process (10 per 10 s); under
+  // CGI every request is a new process, so there Apache's ErrorLog filter
+  // (configs/apache/error-log-limit.awk) does it. Runs last in this file: it
+  // uses up the containers' budgets, which the stack-trace test above needs.
+  const BURST = 40;
+  const roots = targets.filter((t) => t.mount === '');
+  test.skipIf(roots.length === 0)('40 failing requests: at most 10 stack traces per app process, then "... and N more like it"', { timeout: 120_000 }, async () => {
+    const problems: string[] = [];
+    await Promise.all(roots.map(async (t) => {
+      const burst = randomUUID();
+      const start = (await containerLogs(t.containerId)).length;
+      for (let i = 0; i < BURST; i += 4) {
+        await Promise.all([0, 1, 2, 3].map((j) => get(t, `/error?burst=${burst}&i=${i + j}`)));
+      }
+      // After the window closes, one more: the summary comes by then (the
+      // gateway's on a timer, Apache's filter with the next line it sees).
+      await sleep(11_000);
+      await get(t, `/error?burst=${burst}&after`);
+      let logs = '';
+      for (let waited = 0; waited < 10_000; waited += 500) {
+        logs = (await containerLogs(t.containerId)).slice(start);
+        if (logs.includes(`burst=${burst}&after`) && /more like it in the last \d+ s/.test(logs)) break;
+        await sleep(500);
+      }
+      const traces = logs.split('\n').filter((line) => line.includes(`burst=${burst}&i=`) && line.includes('this handler throws on purpose')).length;
+      const processes = t.mode === 'apache-cgi' ? 1 : 2;
+      if (traces < 1 || traces > 10 * processes) problems.push(`${t.mode}: ${traces} of ${BURST} errors logged (expected 1..${10 * processes})`);
+      const sums = [...logs.matchAll(/\.\.\. and (\d+) more like it in the last \d+ s/g)].map((m) => Number(m[1]));
+      if (sums.length === 0 || sums.every((n) => n < 1)) problems.push(`${t.mode}: no "... and N more like it" line after the burst:\n${logs.slice(-2000)}`);
+    }));
+    expect(problems).toEqual([]);
+  });
+});
