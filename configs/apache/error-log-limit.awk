@@ -2,17 +2,17 @@
 # ErrorLog "||/usr/bin/mawk -W interactive -f .../error-log-limit.awk"), so that
 # nobody can flood the container's log through Apache: not a CGI app that
 # fails on every request (each CGI process is new, so the gateway's own
-# per-process limit cannot sum them up; mod_cgid writes every stderr line as
-# an AH01215 line), not 500 slow clients (one timeout line each).
+# per-process limit cannot sum them up; the script's stderr reaches the error
+# log line by line), not 500 slow clients (one timeout line each).
 #
 # The same rule as the gateway's logger (gateway/logger.ts): per kind, the
 # first 10 messages in a 10 s window are written whole, the rest are counted,
 # and one line sums them up: "... and 512 more like it in the last 10 s".
-# A kind is Apache's module:level plus its AH code ("cgid:error AH01215");
-# a line without Apache's prefix (an app process's own stderr under
-# mod_fcgid) is of kind "stderr". A message is a line and its continuation
-# lines (those whose text starts with white space: the frames of a stack
-# trace), which share its fate.
+# A kind is Apache's module:level plus its AH code ("core:error AH00126");
+# a line without Apache's prefix (the stderr of a CGI script or of a
+# mod_fcgid app process, passed on as it is) is of kind "stderr". A message
+# is a line and its continuation lines (those whose text starts with white
+# space: the frames of a stack trace), which share its fate.
 # awk has no timers: a window's sum is written with the next line that comes
 # after the window closed (of any kind), or when Apache stops.
 BEGIN {
