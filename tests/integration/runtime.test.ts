@@ -154,16 +154,20 @@ describe('logs that cannot be flooded', () => {
   // CGI every request is a new process, so there Apache's ErrorLog filter
   // (configs/apache/error-log-limit.awk) does it. Runs last in this file: it
   // uses up the containers' budgets, which the stack-trace test above needs.
-  const BURST = 40;
+  const BURST = 60;
   const roots = targets.filter((t) => t.mount === '');
-  test.skipIf(roots.length === 0)('40 failing requests: at most 10 stack traces per app process, then "... and N more like it"', { timeout: 120_000 }, async () => {
+  test.skipIf(roots.length === 0)('60 failing requests: at most 10 stack traces per app process and 10 s, then "... and N more like it"', { timeout: 120_000 }, async () => {
     const problems: string[] = [];
     await Promise.all(roots.map(async (t) => {
       const burst = randomUUID();
       const start = (await containerLogs(t.containerId)).length;
+      const began = Date.now();
       for (let i = 0; i < BURST; i += 4) {
         await Promise.all([0, 1, 2, 3].map((j) => get(t, `/error?burst=${burst}&i=${i + j}`)));
       }
+      // Other test files may fail requests here too, so a window can close
+      // during the burst: it meets at most this many windows of 10 s.
+      const windows = Math.floor((Date.now() - began) / 10_000) + 2;
       // After the window closes, one more: the summary comes by then (the
       // gateway's on a timer, Apache's filter with the next line it sees).
       await sleep(11_000);
@@ -176,7 +180,8 @@ describe('logs that cannot be flooded', () => {
       }
       const traces = logs.split('\n').filter((line) => line.includes(`burst=${burst}&i=`) && line.includes('this handler throws on purpose')).length;
       const processes = t.mode === 'apache-cgi' ? 1 : 2;
-      if (traces < 1 || traces > 10 * processes) problems.push(`${t.mode}: ${traces} of ${BURST} errors logged (expected 1..${10 * processes})`);
+      const most = Math.min(10 * processes * windows, BURST - 1);
+      if (traces < 1 || traces > most) problems.push(`${t.mode}: ${traces} of ${BURST} errors logged (expected 1..${most})`);
       const sums = [...logs.matchAll(/\.\.\. and (\d+) more like it in the last \d+ s/g)].map((m) => Number(m[1]));
       if (sums.length === 0 || sums.every((n) => n < 1)) problems.push(`${t.mode}: no "... and N more like it" line after the burst:\n${logs.slice(-2000)}`);
     }));
