@@ -4,7 +4,7 @@
  * CLI defaults to BuildKit), and reading a container's health, processes and logs.
  */
 import { execFile, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 
@@ -123,9 +123,24 @@ export async function containerProcesses(containerId: string): Promise<ProcessIn
  * below the range, so a clash can only come from another container start of
  * this run picking the same port, and then the next candidate is tried.
  */
-const HOST_PORTS = { low: 20_000, high: 32_767 };
+const HOST_PORTS = hostPortRange();
 const PORT_ATTEMPTS = 20;
 const PORT_CLASH = /address already in use|port is already allocated/;
+
+/**
+ * Some 12,000 ports just below the ephemeral range (20000-32767 with the
+ * default range); a machine whose ephemeral range starts too low for that
+ * leaves the clash to the retries.
+ */
+function hostPortRange(): { low: number; high: number } {
+  let ephemeralLow = 32_768;
+  try {
+    ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || ephemeralLow;
+  } catch {
+    // Not Linux: keep the default.
+  }
+  return ephemeralLow > 13_024 ? { low: ephemeralLow - 12_768, high: ephemeralLow - 1 } : { low: 20_000, high: 32_767 };
+}
 
 /** Candidate host ports: random, so that parallel test files rarely meet. */
 function* hostPortCandidates(): Generator<number> {
