@@ -93,7 +93,7 @@ function buildImages(deployments: Deployment[]): void {
   const base = baseImage(root);
   ensureImage(WRK_IMAGE, 'images/wrk/Dockerfile', 'images/wrk', base);
   for (const d of deployments) {
-    ensureImage(d.tag, join(root, d.dockerfile), join(root, d.context), base, { target: d.target, rebuild: d.kind === 'ours' });
+    ensureImage(d.tag, join(root, d.dockerfile), join(root, d.context), base, { target: d.target, rebuild: true });
   }
 }
 

@@ -21,9 +21,10 @@ export function baseImage(root: string): string {
 
 /**
  * Builds `tag` from `dockerfile` (context `context`, stage `target` if given).
- * `rebuild`: build even if the tag exists (ours: the layer cache makes that a
- * few seconds, and the bench must never measure yesterday's image); the
- * classic stacks, which never change, are built once.
+ * `rebuild`: build even if the tag exists (the layer cache makes that a few
+ * seconds, and the bench must never measure yesterday's image: ours change
+ * with every commit, and the classic stacks' configs follow ours, as when
+ * nginx's access log became buffered in both). Only the wrk image is built once.
  */
 export function ensureImage(tag: string, dockerfile: string, context: string, base: string, options: { target?: string; rebuild?: boolean } = {}): void {
   if (!options.rebuild && imageExists(tag)) return;
