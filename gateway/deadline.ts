@@ -55,6 +55,11 @@ export class DeadlineQueue {
     return n;
   }
 
+  /** Whether the queue holds its timer now (for tests: an empty queue must not). */
+  get armed(): boolean {
+    return this.#timer !== null;
+  }
+
   #remove(entry: Entry): void {
     if (!entry.queued) return;
     entry.queued = false;

@@ -87,11 +87,18 @@ describe('per-request objects are not retained', () => {
 
   it('no deadline is left queued and no timer left running once async apps have answered', async () => {
     for (let i = 0; i < 200; i++) await get('/plain');
-    expect(deadlineQueue(DEFAULT_APP_TIMEOUT_MS).size).toBe(0);
+    const queue = deadlineQueue(DEFAULT_APP_TIMEOUT_MS);
+    expect(queue.size).toBe(0);
     // The one timer is gone with the last deadline: an idle process has nothing to wake it.
-    const timers = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    expect(queue.armed).toBe(false);
+    // And the process holds no more timers after another request than before it. (Not an exact
+    // count: node:http's own socket timers come and go with the keep-alive connection, and Node
+    // 24.22 settles them at another moment than 24.21 did, so "before" may hold one of them.)
+    const timeouts = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const before = timeouts();
     await get('/plain');
-    expect(process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length).toBe(timers);
+    expect(queue.armed).toBe(false);
+    expect(timeouts()).toBeLessThanOrEqual(before);
   });
 
   it('the Request, context and signal of finished requests are collectable', async () => {
