@@ -77,6 +77,8 @@ export interface FastCgiConnectionOptions extends Omit<HandleOptions, 'logger'> 
   stdinHighWaterMark?: number;
   /** Where errors go (rate-limited where a peer sets the pace); a plain sink is wrapped in a Logger. */
   log?: Logger | LogSink;
+  /** Called once the socket has closed and the connection's requests are released. */
+  onClose?: (connection: FastCgiConnection) => void;
 }
 
 /** State shared by every connection of one server: the process-wide request count. */
@@ -125,7 +127,9 @@ export class FastCgiConnection {
   /** A request without FCGI_KEEP_CONN ended, or the server is shutting down. */
   #endWhenIdle = false;
   #draining = false;
-  readonly closed: Promise<void>;
+  /** The last request to finish had received its whole FCGI_STDIN (the empty record). */
+  #lastRequestInputEnded = false;
+  readonly #onClosed: ((connection: FastCgiConnection) => void) | undefined;
 
   constructor(socket: Socket, app: TsgiApp, slots: RequestSlots, options: FastCgiConnectionOptions = {}) {
     this.socket = socket;
@@ -139,6 +143,7 @@ export class FastCgiConnection {
     this.#bodyLimit = options.bodyLimit;
     this.#appTimeoutMs = options.appTimeoutMs;
     this.#logger = toLogger(options.log);
+    this.#onClosed = options.onClose;
 
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -149,8 +154,6 @@ export class FastCgiConnection {
       }
     });
     socket.on('close', () => this.#onClose());
-    // After #onClose, so whoever awaits `closed` finds the requests already released.
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
   /** Requests in flight on this connection. */
@@ -280,6 +283,8 @@ export class FastCgiConnection {
 
   #reject(id: number, protocolStatus: number, keepConn: boolean): void {
     this.#send(encodeRecord(FCGI_END_REQUEST, id, encodeEndRequestBody(0, protocolStatus)));
+    // Its PARAMS and STDIN may still be on the way (and are ignored).
+    this.#lastRequestInputEnded = false;
     if (!keepConn) this.#endWhenIdle = true;
     this.#endIfIdle();
   }
@@ -395,6 +400,7 @@ export class FastCgiConnection {
     if (this.#requests.get(request.id) !== request) return;
     this.#requests.delete(request.id);
     this.#slots.active--;
+    this.#lastRequestInputEnded = request.body.ended;
     // Whatever STDIN is still queued or on its way is nobody's now.
     request.body.discard();
     if (!request.keepConn) this.#endWhenIdle = true;
@@ -402,7 +408,19 @@ export class FastCgiConnection {
   }
 
   #endIfIdle(): void {
-    if (this.#endWhenIdle && this.#requests.size === 0 && !this.socket.destroyed) this.socket.end();
+    if (!this.#endWhenIdle || this.#requests.size > 0 || this.socket.destroyed) return;
+    if (this.socket.writableLength === 0 && this.#decoder.pendingBytes === 0 && this.#lastRequestInputEnded) {
+      // Everything we wrote is in the kernel and the web server has sent all it
+      // meant to: a plain close, as Go's fcgi child and php-fpm do. It spares the
+      // shutdown(), the wait for the peer's EOF and its read: without
+      // FCGI_KEEP_CONN (lighttpd, mod_fcgid) that is a round trip per request.
+      this.socket.destroy();
+      return;
+    }
+    // Output still queued, or input still due (a body the app did not read):
+    // a half-close flushes ours and keeps reading theirs, so that closing with
+    // unread bytes never makes the kernel reset the connection under the reply.
+    this.socket.end();
   }
 
   #bodyFull(id: number, full: boolean): void {
@@ -420,5 +438,6 @@ export class FastCgiConnection {
       request.body.fail(reason);
       this.#release(request);
     }
+    this.#onClosed?.(this);
   }
 }

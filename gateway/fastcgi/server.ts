@@ -54,10 +54,12 @@ export async function serveFastCgi(app: TsgiApp, bind: Bind, options: FastCgiOpt
   const connections = new Set<FastCgiConnection>();
   let closing = false;
 
+  // One options object for every connection: under lighttpd and mod_fcgid (no
+  // FCGI_KEEP_CONN) a connection is a request, so nothing per connection is spared.
+  const connectionOptions: FastCgiConnectionOptions = { ...options, log: logger, onClose: (connection) => connections.delete(connection) };
   const server = createServer((socket) => {
-    const connection = new FastCgiConnection(socket, app, slots, { ...options, log: logger });
+    const connection = new FastCgiConnection(socket, app, slots, connectionOptions);
     connections.add(connection);
-    void connection.closed.then(() => connections.delete(connection));
     if (closing) connection.closeWhenIdle();
   });
   // Over the limit, Node closes the new connection at once: the web server sees a refusal, not a hang.

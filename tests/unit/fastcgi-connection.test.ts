@@ -52,6 +52,11 @@ function post(target: string, length: number): Record<string, string> {
   return cgiParams(target, { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(length), CONTENT_TYPE: 'application/octet-stream' });
 }
 
+/** Waits up to 500 ms for a condition that a socket event will make true. */
+async function settle(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 50 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
 afterEach(async () => {
   for (const c of clients.splice(0)) c.socket.destroy();
   await Promise.all(servers.splice(0).map((s) => s.close(1000)));
@@ -161,6 +166,41 @@ describe('FastCGI connection', () => {
     }
     await new Promise((r) => setTimeout(r, 100));
     expect(keeping.isClosed).toBe(false);
+  });
+
+  it('without FCGI_KEEP_CONN closes at once when all is sent and read, without waiting for the web server to hang up', async () => {
+    const { server, path } = await start();
+    // A peer that never closes its side: only a server that closes by itself lets go of the connection.
+    const c = await FastCgiClient.connect({ path, allowHalfOpen: true });
+    clients.push(c);
+    c.begin(1);
+    c.params(1, cgiParams('/hello'));
+    c.stdin(1, Buffer.alloc(0));
+    expect(parseCgiResponse((await c.result(1)).stdout).body.toString()).toBe('Hello, World!\n');
+    await settle(() => server.connections === 0);
+    expect(server.connections).toBe(0);
+    // What the web server sees: the end of the stream (its side stays open, as asked).
+    await settle(() => c.socket.readableEnded);
+    expect(c.socket.readableEnded).toBe(true);
+  });
+
+  it('without FCGI_KEEP_CONN and a body the app never read, the whole answer arrives and the close is clean, not a reset', async () => {
+    const { server, path } = await start();
+    const c = await client(path);
+    const errors: string[] = [];
+    c.socket.on('error', (error: NodeJS.ErrnoException) => errors.push(String(error.code)));
+    const body = Buffer.alloc(1536 * 1024, 'x'); // over the STDIN high-water mark: still on its way when the app answers
+    c.begin(1);
+    c.params(1, post('/ignore-body', body.byteLength));
+    c.stdin(1, body, true);
+    const result = await c.result(1);
+    expect(result.protocolStatus).toBe(FCGI_REQUEST_COMPLETE);
+    expect(parseCgiResponse(result.stdout).body.toString()).toBe('ignored\n');
+    await c.closed;
+    expect(errors).toEqual([]);
+    expect(c.socket.bytesWritten).toBeGreaterThan(body.byteLength);
+    await settle(() => server.connections === 0);
+    expect(server.connections).toBe(0);
   });
 
   it('answers FCGI_GET_VALUES with only the names asked', async () => {
