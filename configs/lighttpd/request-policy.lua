@@ -15,14 +15,16 @@ local function refuse(status)
   r.req_item.keep_alive = 0
   return status
 end
-local METHODS = { GET = true, HEAD = true, POST = true, PUT = true, DELETE = true, OPTIONS = true, PATCH = true, TRACE = true }
 local method = r.req_attr["request.method"] or ""
 -- CONNECT: 400, as the parsers refuse its authority-form target; methods the
 -- stack does not implement (WebDAV and the like, which lighttpd knows): 501.
+-- (Comparisons, not a table: Lua strings are interned, so each is a pointer
+-- check, and nothing is allocated per request.)
 if method == "CONNECT" then
   return refuse(400)
 end
-if not METHODS[method] then
+if not (method == "GET" or method == "POST" or method == "HEAD" or method == "PUT" or method == "DELETE"
+        or method == "OPTIONS" or method == "PATCH" or method == "TRACE") then
   return refuse(501)
 end
 -- Request-target forms (RFC 9112 section 3.2): the asterisk-form is refused
@@ -47,38 +49,52 @@ local LIMIT = 8190
 if #method + #target + 10 > LIMIT then
   return refuse(414)
 end
+-- One pass over the header fields (each step of pairs() over r.req_header is
+-- a call into lighttpd) for both rules on them: this size limit, and the
+-- names with "_" dropped further down.
+local underscored
 for name, value in pairs(r.req_header) do
   if #name + 2 + #value > LIMIT then
     return refuse(400)
   end
+  if name:find("_", 1, true) then
+    underscored = underscored or {}
+    underscored[#underscored + 1] = name
+  end
 end
 
 -- TRACE: 405, as Apache (TraceEnable Off) and nginx answer it.
-if r.req_attr["request.method"] == "TRACE" then
+if method == "TRACE" then
   return 405
 end
 
--- A bad percent-escape in the path ("%zz", "%4"): 400, as nginx and Apache.
-if path:find("%%%X") or path:find("%%%x%X") or path:find("%%%x?$") then
-  return refuse(400)
-end
-
--- Control characters in the decoded path (%00-%1F, %7F): 400. lighttpd would
--- turn them into "_" in PATH_INFO; nginx and Apache refuse them too.
-if path:find("%%[01]%x") or path:find("%%7[fF]") then
-  return refuse(400)
+-- The checks on escapes and dot-segments below only concern paths with a
+-- "%" or a "."; most paths have neither and skip them.
+local escaped = path:find("%", 1, true)
+if escaped then
+  -- A bad percent-escape in the path ("%zz", "%4"): 400, as nginx and Apache.
+  if path:find("%%%X") or path:find("%%%x%X") or path:find("%%%x?$") then
+    return refuse(400)
+  end
+  -- Control characters in the decoded path (%00-%1F, %7F): 400. lighttpd would
+  -- turn them into "_" in PATH_INFO; nginx and Apache refuse them too.
+  if path:find("%%[01]%x") or path:find("%%7[fF]") then
+    return refuse(400)
+  end
 end
 
 -- ".." above the root ("/..", "/a/../..", "%2e%2e", with "%2F" counting as
 -- "/" since it is decoded): 400, as nginx answers. lighttpd would stop at "/".
-local decoded = path:gsub("%%2[eE]", "."):gsub("%%2[fF]", "/")
-local depth = 0
-for segment in decoded:gmatch("/([^/]*)") do
-  if segment == ".." then
-    depth = depth - 1
-    if depth < 0 then return refuse(400) end
-  elseif segment ~= "" and segment ~= "." then
-    depth = depth + 1
+if escaped or path:find(".", 1, true) then
+  local decoded = escaped and path:gsub("%%2[eE]", "."):gsub("%%2[fF]", "/") or path
+  local depth = 0
+  for segment in decoded:gmatch("/([^/]*)") do
+    if segment == ".." then
+      depth = depth - 1
+      if depth < 0 then return refuse(400) end
+    elseif segment ~= "" and segment ~= "." then
+      depth = depth + 1
+    end
   end
 end
 
@@ -106,12 +122,11 @@ end
 -- Headers whose names contain "_" never reach the app: nginx drops them and
 -- Apache leaves them out of a script's environment, because "X_User" and
 -- "X-User" would both become HTTP_X_USER.
-local names = {}
-for name, _ in pairs(r.req_header) do
-  if name:find("_", 1, true) then names[#names + 1] = name end
-end
-for _, name in ipairs(names) do
-  r.req_header[name] = nil
+-- (Collected in the pass above: a table may not change while pairs() walks it.)
+if underscored then
+  for _, name in ipairs(underscored) do
+    r.req_header[name] = nil
+  end
 end
 
 return 0
