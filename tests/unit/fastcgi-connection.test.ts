@@ -27,6 +27,7 @@ import {
 } from '../../gateway/fastcgi/protocol.ts';
 import { serveFastCgi, type FastCgiOptions, type FastCgiServer } from '../../gateway/fastcgi/server.ts';
 import app from '../fixtures/fastcgi-echo-app.ts';
+import { waitFor } from '../fixtures/nginx-runner.ts';
 import { cgiParams } from '../fixtures/fastcgi-params.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fcgi-conn-'));
@@ -50,11 +51,6 @@ async function client(path: string): Promise<FastCgiClient> {
 
 function post(target: string, length: number): Record<string, string> {
   return cgiParams(target, { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(length), CONTENT_TYPE: 'application/octet-stream' });
-}
-
-/** Waits up to 500 ms for a condition that a socket event will make true. */
-async function settle(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 50 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
 afterEach(async () => {
@@ -177,10 +173,10 @@ describe('FastCGI connection', () => {
     c.params(1, cgiParams('/hello'));
     c.stdin(1, Buffer.alloc(0));
     expect(parseCgiResponse((await c.result(1)).stdout).body.toString()).toBe('Hello, World!\n');
-    await settle(() => server.connections === 0);
+    await waitFor(async () => server.connections === 0, 'the server to let go of the connection', 1000);
     expect(server.connections).toBe(0);
     // What the web server sees: the end of the stream (its side stays open, as asked).
-    await settle(() => c.socket.readableEnded);
+    await waitFor(async () => c.socket.readableEnded, 'the end of the stream', 1000);
     expect(c.socket.readableEnded).toBe(true);
   });
 
@@ -199,7 +195,7 @@ describe('FastCGI connection', () => {
     await c.closed;
     expect(errors).toEqual([]);
     expect(c.socket.bytesWritten).toBeGreaterThan(body.byteLength);
-    await settle(() => server.connections === 0);
+    await waitFor(async () => server.connections === 0, 'the server to let go of the connection', 1000);
     expect(server.connections).toBe(0);
   });
 
