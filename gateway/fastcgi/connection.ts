@@ -127,8 +127,13 @@ export class FastCgiConnection {
   /** A request without FCGI_KEEP_CONN ended, or the server is shutting down. */
   #endWhenIdle = false;
   #draining = false;
-  /** The last request to finish had received its whole FCGI_STDIN (the empty record). */
-  #lastRequestInputEnded = false;
+  /**
+   * Whether the web server may still send input: 'none-yet' before any request
+   * has finished, 'all-read' while every finished one had received its whole
+   * FCGI_STDIN (the empty record), 'may-follow' once one had not, or was
+   * rejected (its PARAMS and STDIN may still come, and are ignored).
+   */
+  #input: 'none-yet' | 'all-read' | 'may-follow' = 'none-yet';
   readonly #onClosed: ((connection: FastCgiConnection) => void) | undefined;
 
   constructor(socket: Socket, app: TsgiApp, slots: RequestSlots, options: FastCgiConnectionOptions = {}) {
@@ -283,8 +288,7 @@ export class FastCgiConnection {
 
   #reject(id: number, protocolStatus: number, keepConn: boolean): void {
     this.#send(encodeRecord(FCGI_END_REQUEST, id, encodeEndRequestBody(0, protocolStatus)));
-    // Its PARAMS and STDIN may still be on the way (and are ignored).
-    this.#lastRequestInputEnded = false;
+    this.#input = 'may-follow';
     if (!keepConn) this.#endWhenIdle = true;
     this.#endIfIdle();
   }
@@ -400,7 +404,8 @@ export class FastCgiConnection {
     if (this.#requests.get(request.id) !== request) return;
     this.#requests.delete(request.id);
     this.#slots.active--;
-    this.#lastRequestInputEnded = request.body.ended;
+    if (!request.body.ended) this.#input = 'may-follow';
+    else if (this.#input === 'none-yet') this.#input = 'all-read';
     // Whatever STDIN is still queued or on its way is nobody's now.
     request.body.discard();
     if (!request.keepConn) this.#endWhenIdle = true;
@@ -409,7 +414,7 @@ export class FastCgiConnection {
 
   #endIfIdle(): void {
     if (!this.#endWhenIdle || this.#requests.size > 0 || this.socket.destroyed) return;
-    if (this.socket.writableLength === 0 && this.#decoder.pendingBytes === 0 && this.#lastRequestInputEnded) {
+    if (this.socket.writableLength === 0 && this.#decoder.pendingBytes === 0 && this.#input === 'all-read') {
       // Everything we wrote is in the kernel and the web server has sent all it
       // meant to: a plain close, as Go's fcgi child and php-fpm do. It spares the
       // shutdown(), the wait for the peer's EOF and its read: without

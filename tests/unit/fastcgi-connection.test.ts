@@ -199,6 +199,37 @@ describe('FastCGI connection', () => {
     expect(server.connections).toBe(0);
   });
 
+  it('without FCGI_KEEP_CONN and two requests on the connection, a body still arriving for the first keeps the close clean', async () => {
+    const { server, path } = await start();
+    // Like a web server, it goes on sending the body it started after the app's half-close.
+    const c = await FastCgiClient.connect({ path, allowHalfOpen: true });
+    clients.push(c);
+    const errors: string[] = [];
+    c.socket.on('error', (error: NodeJS.ErrnoException) => errors.push(String(error.code)));
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    const chunks = 8;
+    // Request 1 is answered before its body (the app never reads it); request 2 ends, with all its
+    // input read, while request 1's body is still on its way.
+    c.begin(1);
+    c.params(1, post('/ignore-body', chunk.byteLength * chunks));
+    c.begin(2);
+    c.params(2, cgiParams('/slow?ms=50'));
+    c.stdin(2, Buffer.alloc(0));
+    expect(parseCgiResponse((await c.result(1)).stdout).body.toString()).toBe('ignored\n');
+    for (let i = 0; i < chunks; i++) {
+      c.stdin(1, chunk);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    c.stdin(1, Buffer.alloc(0));
+    c.socket.end();
+    expect(parseCgiResponse((await c.result(2)).stdout).body.toString()).toBe('slow done\n');
+    await c.closed;
+    expect(errors).toEqual([]);
+    expect(c.socket.bytesWritten).toBeGreaterThan(chunk.byteLength * chunks);
+    await waitFor(async () => server.connections === 0, 'the server to let go of the connection', 1000);
+    expect(server.connections).toBe(0);
+  });
+
   it('answers FCGI_GET_VALUES with only the names asked', async () => {
     const { path } = await start({ maxConns: 7, maxReqs: 9, multiplex: false });
     const c = await client(path);
