@@ -6,8 +6,10 @@
  *   3. the five deployments and the classic stacks they mirror, wrk inside
  *      each container's network namespace (bench/lib/deployments.ts);
  *   4. memory under sustained load (bench/lib/soak.ts).
- * Rounds are interleaved (every target once per round) and medians reported,
- * because this machine is shared: ratios within one run are the figures.
+ * Rounds are interleaved (every target once per round, each next to the one
+ * it is compared with, the order reversed every other round: ./lib/order.ts)
+ * and medians reported, because this machine is shared: ratios within one
+ * run are the figures.
  * Writes bench/results/latest.{md,svg,json}. Every load run is bounded in
  * time; every container and process it starts is removed on exit.
  *
@@ -24,6 +26,7 @@ import { cgiStartup } from './lib/cgi-startup.ts';
 import { DEPLOYMENTS, type Deployment } from './lib/deployments.ts';
 import { baseImage, ensureImage, processMemory, removeContainer, startContainer, waitHealthy } from './lib/docker.ts';
 import { fullGcsPer10k, startHostServers } from './lib/host-servers.ts';
+import { comparisonOrder, serpentine } from './lib/order.ts';
 import { markdown, README_END, README_START, readmeSection, svg, type BenchResults, type DeploymentRow, type HostRow } from './lib/report.ts';
 import { soak } from './lib/soak.ts';
 import { summarize } from './lib/stats.ts';
@@ -42,8 +45,11 @@ const { values: args } = parseArgs({
   },
 });
 const quick = args.quick;
-const rounds = Number(args.rounds ?? (quick ? 1 : 3));
-const seconds = Number(args.seconds ?? (quick ? 2 : 5));
+// Five short rounds rather than three long ones, in the same time: the
+// medians (and the per-round ratios, ./lib/order.ts) ride out more of the
+// machine's bursts.
+const rounds = Number(args.rounds ?? (quick ? 1 : 5));
+const seconds = Number(args.seconds ?? (quick ? 2 : 3));
 const soakTarget = Number(args['soak-requests'] ?? (quick ? 50_000 : 1_000_000));
 const only = new Set(args.only.split(','));
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -68,7 +74,7 @@ async function hostPhase(): Promise<void> {
     const measured = new Map<string, WrkResult[]>();
     for (const target of servers.targets) await wrkOnHost(target.url, { connections: 16, seconds: 1 }); // warm-up (JIT, keep-alive pools)
     for (let round = 1; round <= rounds; round++) {
-      for (const target of servers.targets) {
+      for (const target of serpentine(servers.targets, round)) {
         const result = await wrkOnHost(target.url, { connections: 16, seconds });
         measured.set(target.name, [...(measured.get(target.name) ?? []), result]);
         log(`host round ${round}: ${target.name}: ${result.requestsPerSecond.toFixed(0)} req/s`);
@@ -113,17 +119,19 @@ async function deploymentPhase(deployments: Deployment[]): Promise<void> {
       await wrkInContainer(id, '/hello', { connections: d.perRequestProcess ? 2 : 16, seconds: 1 });
       idle.set(d.name, await appMemory(id, d));
     }
-    const plans = deployments.flatMap((d) => (d.perRequestProcess ? [4] : [16, 64]).map((connections) => ({ d, connections })));
+    // The report lists the rows as given; the rounds measure them grouped by comparison.
+    const rows = deployments.flatMap((d) => (d.perRequestProcess ? [4] : [16, 64]).map((connections) => ({ d, connections })));
+    const plans = comparisonOrder(rows, ({ d, connections }) => ({ name: d.name, comparedWith: d.comparedWith, connections }));
     const measured = new Map<string, WrkResult[]>();
     for (let round = 1; round <= rounds; round++) {
-      for (const { d, connections } of plans) {
+      for (const { d, connections } of serpentine(plans, round)) {
         const result = await wrkInContainer(running.get(d.name)!, '/hello', { connections, seconds });
         const key = `${d.name} c${connections}`;
         measured.set(key, [...(measured.get(key) ?? []), result]);
         log(`deployments round ${round}: ${key}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, ${result.errors} errors`);
       }
     }
-    for (const { d, connections } of plans) {
+    for (const { d, connections } of rows) {
       const row: DeploymentRow = {
         name: d.name, kind: d.kind, connections, summary: summarize(measured.get(`${d.name} c${connections}`)!),
         memoryIdleMb: idle.get(d.name)!, memoryAfterMb: await appMemory(running.get(d.name)!, d), comparedWith: d.comparedWith, goal: d.goal,

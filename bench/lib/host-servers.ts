@@ -116,12 +116,14 @@ export async function startHostServers(root: string, basePort = 18900): Promise<
   writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, { tsgi: port(6), nodeFastcgi: port(7), ret: port(8) }));
   const nginx = startProcess('nginx', ['-c', join(dir, 'nginx.conf')], { cwd: dir });
 
+  // Measured in this order (reversed every other round): tsgi next to the
+  // rows its goals compare it with, each FastCGI row next to its reference.
   const targets: HostTarget[] = [
     { name: 'node:http (bare)', group: 'http', url: `http://127.0.0.1:${port(1)}/hello`, note: 'writes the bytes, no Fetch objects' },
-    { name: 'node:http + undici Response', group: 'http', url: `http://127.0.0.1:${port(2)}/hello`, reference: 'node:http (bare)', note: 'the floor for a gateway that keeps Node\'s globals' },
-    { name: '@hono/node-server (default)', group: 'http', url: `http://127.0.0.1:${port(3)}/hello`, reference: 'node:http (bare)', note: 'replaces global Request/Response with its own' },
-    { name: '@hono/node-server (Node\'s Response)', group: 'http', url: `http://127.0.0.1:${port(4)}/hello`, reference: 'node:http (bare)', note: 'overrideGlobalObjects: false' },
     { name: 'tsgi http --workers 0', group: 'http', url: `http://127.0.0.1:${port(5)}/hello`, reference: 'node:http (bare)' },
+    { name: 'node:http + undici Response', group: 'http', url: `http://127.0.0.1:${port(2)}/hello`, reference: 'node:http (bare)', note: 'the floor for a gateway that keeps Node\'s globals' },
+    { name: '@hono/node-server (Node\'s Response)', group: 'http', url: `http://127.0.0.1:${port(4)}/hello`, reference: 'node:http (bare)', note: 'overrideGlobalObjects: false' },
+    { name: '@hono/node-server (default)', group: 'http', url: `http://127.0.0.1:${port(3)}/hello`, reference: 'node:http (bare)', note: 'replaces global Request/Response with its own' },
     { name: 'nginx -> tsgi fastcgi', group: 'fastcgi', url: `http://127.0.0.1:${port(6)}/hello`, reference: 'nginx -> node-fastcgi' },
     { name: 'nginx -> node-fastcgi', group: 'fastcgi', url: `http://127.0.0.1:${port(7)}/hello`, reference: 'nginx return 200 (host)' },
     { name: 'nginx return 200 (host)', group: 'fastcgi', url: `http://127.0.0.1:${port(8)}/hello`, note: 'the ceiling for the FastCGI rows' },

@@ -2,7 +2,7 @@
  * bench/results/latest.md (tables) and latest.svg (the chart the README
  * shows) from one run's results; latest.json keeps the raw figures.
  */
-import type { Summary } from './stats.ts';
+import { pairedRatio, type Summary } from './stats.ts';
 
 export interface HostRow {
   name: string;
@@ -58,7 +58,11 @@ export interface BenchResults {
 
 const n0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
 const ms = (x: number) => (x < 1 ? `${(x * 1000).toFixed(0)} us` : `${x.toFixed(x < 10 ? 2 : 0)} ms`);
-const ratio = (a: number, b: number | undefined) => (b && Number.isFinite(a) && b > 0 ? `${(a / b).toFixed(2)}x` : '');
+/** "2.46x": row over reference, the median of the per-round ratios (see pairedRatio). */
+const ratio = (row: Summary, reference: Summary | undefined) => {
+  const r = reference ? pairedRatio(row, reference) : Number.NaN;
+  return Number.isFinite(r) && r > 0 ? `${r.toFixed(2)}x` : '';
+};
 const mb = (values: number[]) => (values.length ? values.map((v) => v.toFixed(0)).join(' / ') : '-');
 
 function find(rows: DeploymentRow[], name: string | undefined, connections: number): DeploymentRow | undefined {
@@ -67,16 +71,23 @@ function find(rows: DeploymentRow[], name: string | undefined, connections: numb
 
 export function goals(results: BenchResults): Array<{ goal: string; measured: string; met: boolean }> {
   const out: Array<{ goal: string; measured: string; met: boolean }> = [];
-  const host = (name: string) => results.host.find((r) => r.name === name)?.summary.requestsPerSecond ?? Number.NaN;
+  const host = (name: string) => results.host.find((r) => r.name === name)?.summary;
   const tsgi = host('tsgi http --workers 0');
-  out.push({ goal: 'tsgi http >= 0.75x bare node:http', measured: ratio(tsgi, host('node:http (bare)')), met: tsgi / host('node:http (bare)') >= 0.75 });
-  out.push({ goal: 'tsgi http >= 0.95x @hono/node-server (default)', measured: ratio(tsgi, host('@hono/node-server (default)')), met: tsgi / host('@hono/node-server (default)') >= 0.95 });
-  out.push({ goal: "tsgi http >= 0.95x @hono/node-server (Node's Response)", measured: ratio(tsgi, host("@hono/node-server (Node's Response)")), met: tsgi / host("@hono/node-server (Node's Response)") >= 0.95 });
+  const hostGoals: Array<[goal: number, reference: string, label: string]> = [
+    [0.75, 'node:http (bare)', 'bare node:http'],
+    [0.95, '@hono/node-server (default)', '@hono/node-server (default)'],
+    [0.95, "@hono/node-server (Node's Response)", "@hono/node-server (Node's Response)"],
+  ];
+  for (const [goal, name, label] of hostGoals) {
+    const reference = host(name);
+    const r = tsgi && reference ? pairedRatio(tsgi, reference) : Number.NaN;
+    out.push({ goal: `tsgi http >= ${goal}x ${label}`, measured: tsgi ? ratio(tsgi, reference) : '', met: r >= goal });
+  }
   for (const row of results.deployments) {
     if (row.kind !== 'ours' || !row.goal) continue;
     const other = find(results.deployments, row.comparedWith, row.connections);
     if (!other) continue;
-    const r = row.summary.requestsPerSecond / other.summary.requestsPerSecond;
+    const r = pairedRatio(row.summary, other.summary);
     out.push({ goal: `${row.name} >= ${row.goal}x ${row.comparedWith} (c${row.connections})`, measured: `${r.toFixed(2)}x`, met: r >= row.goal });
   }
   for (const row of results.deployments.filter((r) => r.name === 'apache-fcgid')) {
@@ -101,13 +112,13 @@ export function goals(results: BenchResults): Array<{ goal: string; measured: st
 export function markdown(results: BenchResults): string {
   const lines: string[] = [];
   lines.push(`# make bench: ${results.date}`, '');
-  lines.push(`Machine: ${results.machine}. Command: \`${results.command}\`. Every figure is the median of ${results.load.rounds} interleaved round(s) of ${results.load.seconds} s (wrk -t1, GET /hello, \`--latency\`); ratios compare rows measured in this same run.`, '');
+  lines.push(`Machine: ${results.machine}. Command: \`${results.command}\`. Every figure is the median of ${results.load.rounds} interleaved round(s) of ${results.load.seconds} s (wrk -t1, GET /hello, \`--latency\`). A ratio is the median of the per-round ratios of two rows measured back to back in this run, in alternating order.`, '');
 
   lines.push('## The gateway in one process (host, 127.0.0.1, wrk -c16)', '');
   lines.push('| server | req/s | p50 | p99 | errors | vs reference | note |', '|---|---:|---:|---:|---:|---|---|');
   for (const row of results.host) {
     const ref = results.host.find((r) => r.name === row.reference);
-    const vs = ref ? `${ratio(row.summary.requestsPerSecond, ref.summary.requestsPerSecond)} ${ref.name}` : '';
+    const vs = ref ? `${ratio(row.summary, ref.summary)} ${ref.name}` : '';
     lines.push(`| ${row.name} | ${n0(row.summary.requestsPerSecond)} | ${ms(row.summary.p50Ms)} | ${ms(row.summary.p99Ms)} | ${row.summary.errors} | ${vs} | ${row.note ?? ''} |`);
   }
   if (results.gc) lines.push('', `Full (mark-compact) GCs of \`tsgi http\`: ${results.gc.fullGcs} in ${n0(results.gc.requests)} requests = **${results.gc.per10k.toFixed(2)} per 10,000 requests**.`);
@@ -118,8 +129,8 @@ export function markdown(results: BenchResults): string {
     const ceiling = results.deployments.find((r) => r.kind === 'ceiling' && r.connections === row.connections)
       ?? results.deployments.find((r) => r.kind === 'ceiling');
     const other = find(results.deployments, row.comparedWith, row.connections);
-    const vsClassic = other ? `${ratio(row.summary.requestsPerSecond, other.summary.requestsPerSecond)} ${other.name}` : '';
-    lines.push(`| ${row.name} | ${row.kind} | ${row.connections} | ${n0(row.summary.requestsPerSecond)} | ${ms(row.summary.p50Ms)} | ${ms(row.summary.p99Ms)} | ${row.summary.errors} (${row.summary.timeouts}) | ${mb(row.memoryIdleMb)} | ${mb(row.memoryAfterMb)} | ${ratio(row.summary.requestsPerSecond, ceiling?.summary.requestsPerSecond)} | ${vsClassic} |`);
+    const vsClassic = other ? `${ratio(row.summary, other.summary)} ${other.name}` : '';
+    lines.push(`| ${row.name} | ${row.kind} | ${row.connections} | ${n0(row.summary.requestsPerSecond)} | ${ms(row.summary.p50Ms)} | ${ms(row.summary.p99Ms)} | ${row.summary.errors} (${row.summary.timeouts}) | ${mb(row.memoryIdleMb)} | ${mb(row.memoryAfterMb)} | ${ratio(row.summary, ceiling?.summary)} | ${vsClassic} |`);
   }
 
   if (results.soak.length) {
@@ -198,18 +209,18 @@ export const README_END = '<!-- bench:end -->';
 /** The README's benchmark section: the chart, the headline tables, how to reproduce. */
 export function readmeSection(results: BenchResults): string {
   const lines: string[] = [README_START, ''];
-  lines.push(`Measured by \`${results.command}\` on ${results.date}, ${results.machine}; medians of ${results.load.rounds} interleaved rounds of ${results.load.seconds} s. All tables: [bench/results/latest.md](bench/results/latest.md); what shaped the gateway: [docs/performance.md](docs/performance.md).`, '');
+  lines.push(`Measured by \`${results.command}\` on ${results.date}, ${results.machine}; medians of ${results.load.rounds} interleaved rounds of ${results.load.seconds} s, each ratio the median of per-round ratios of two rows measured back to back. All tables: [bench/results/latest.md](bench/results/latest.md); what shaped the gateway: [docs/performance.md](docs/performance.md).`, '');
   lines.push('![make bench: requests per second](bench/results/latest.svg)', '');
   lines.push('| deployment (ours) | req/s | p99 | vs the classic stack it mirrors | the classic stack | its req/s |', '|---|---:|---:|---:|---|---:|');
   for (const row of results.deployments.filter((r) => r.kind === 'ours')) {
     const other = find(results.deployments, row.comparedWith, row.connections);
-    lines.push(`| ${row.name} (c${row.connections}) | ${n0(row.summary.requestsPerSecond)} | ${ms(row.summary.p99Ms)} | ${other ? ratio(row.summary.requestsPerSecond, other.summary.requestsPerSecond) : ''} | ${row.comparedWith ?? ''} | ${other ? n0(other.summary.requestsPerSecond) : ''} |`);
+    lines.push(`| ${row.name} (c${row.connections}) | ${n0(row.summary.requestsPerSecond)} | ${ms(row.summary.p99Ms)} | ${ratio(row.summary, other?.summary)} | ${row.comparedWith ?? ''} | ${other ? n0(other.summary.requestsPerSecond) : ''} |`);
   }
   const ceiling = results.deployments.find((r) => r.kind === 'ceiling');
   if (ceiling) lines.push('', `The ceiling, nginx answering \`return 200\` itself: ${n0(ceiling.summary.requestsPerSecond)} req/s.`);
   lines.push('', '| one process on the host, tiny Fetch app | req/s | vs bare node:http |', '|---|---:|---:|');
   const bare = results.host.find((r) => r.name === 'node:http (bare)');
-  for (const row of results.host.filter((r) => r.group === 'http')) lines.push(`| ${row.name} | ${n0(row.summary.requestsPerSecond)} | ${ratio(row.summary.requestsPerSecond, bare?.summary.requestsPerSecond)} |`);
+  for (const row of results.host.filter((r) => r.group === 'http')) lines.push(`| ${row.name} | ${n0(row.summary.requestsPerSecond)} | ${ratio(row.summary, bare?.summary)} |`);
   for (const row of results.host.filter((r) => r.group === 'fastcgi')) lines.push(`| ${row.name} | ${n0(row.summary.requestsPerSecond)} | |`);
   if (results.soak.length) {
     lines.push('', `Memory, ${n0(results.soakTarget)} requests per persistent deployment (RSS of each app process, MB, after 10k / at the end / after 30 s idle): ${results.soak.map((s) => `${s.name} ${mb(s.first)} → ${mb(s.end)} → ${mb(s.idle)}`).join('; ')}.`);
