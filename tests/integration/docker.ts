@@ -88,6 +88,8 @@ export interface ProcessInfo {
   pid: number;
   uid: number;
   cmdline: string;
+  /** Its environment ("NAME=value" lines), or null where the reader may not see it (another user's process). */
+  environ: string[] | null;
 }
 
 /**
@@ -104,7 +106,9 @@ export async function containerProcesses(containerId: string): Promise<ProcessIn
         const status = fs.readFileSync('/proc/' + entry + '/status', 'utf8');
         const uid = Number(/^Uid:\\s+(\\d+)/m.exec(status)[1]);
         const cmdline = fs.readFileSync('/proc/' + entry + '/cmdline', 'utf8').split('\\0').join(' ').trim();
-        out.push({ pid: Number(entry), uid, cmdline });
+        let environ = null;
+        try { environ = fs.readFileSync('/proc/' + entry + '/environ', 'utf8').split('\\0').filter(Boolean); } catch {}
+        out.push({ pid: Number(entry), uid, cmdline, environ });
       } catch {}
     }
     process.stdout.write(JSON.stringify(out));`;

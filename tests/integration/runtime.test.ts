@@ -57,6 +57,14 @@ describe.each(targets.map((t) => [label(t), t] as const))('%s', (_label, t) => {
     expect(app.filter((p) => p.uid === 0), 'app processes running as root').toEqual([]);
   });
 
+  // A CGI process serves one request and exits: its allocator's arenas never matter.
+  test.skipIf(t.mode === 'apache-cgi')('the app processes cap glibc\'s malloc arenas (MALLOC_ARENA_MAX=2)', async () => {
+    const app = (await containerProcesses(t.containerId)).filter((p) => isAppProcess(p.cmdline));
+    expect(app.length, 'app processes').toBeGreaterThan(0);
+    expect(app.map((p) => ({ cmdline: p.cmdline, arenas: p.environ?.find((line) => line.startsWith('MALLOC_ARENA_MAX=')) ?? null })))
+      .toEqual(app.map((p) => ({ cmdline: p.cmdline, arenas: 'MALLOC_ARENA_MAX=2' })));
+  });
+
   test('a failing handler\'s stack trace is in docker logs, the client gets the fixed 500', async () => {
     const marker = randomUUID();
     const res = await get(t, `/error?marker=${marker}`);
