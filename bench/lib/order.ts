@@ -30,9 +30,14 @@ export function comparisonOrder<P>(plans: readonly P[], of: (plan: P) => Compare
     for (let next = byName.get(name)?.comparedWith; next && !names.includes(next); next = byName.get(next)?.comparedWith) names.push(next);
     return names;
   };
-  const groupKey = (plan: P) => `${chain(of(plan).name).at(-1)} c${of(plan).connections}`;
+  // Each plan's group (its chain's reference and connection count) and depth in the chain, once.
   const firstSeen = new Map<string, number>();
-  plans.forEach((plan, index) => { if (!firstSeen.has(groupKey(plan))) firstSeen.set(groupKey(plan), index); });
-  return [...plans].sort((a, b) =>
-    firstSeen.get(groupKey(a))! - firstSeen.get(groupKey(b))! || chain(of(a).name).length - chain(of(b).name).length);
+  const placed = plans.map((plan, index) => {
+    const { name, connections } = of(plan);
+    const names = chain(name);
+    const group = `${names.at(-1)} c${connections}`;
+    if (!firstSeen.has(group)) firstSeen.set(group, index);
+    return { plan, group: firstSeen.get(group)!, depth: names.length };
+  });
+  return placed.sort((a, b) => a.group - b.group || a.depth - b.depth).map(({ plan }) => plan);
 }

@@ -58,11 +58,9 @@ export interface BenchResults {
 
 const n0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-');
 const ms = (x: number) => (x < 1 ? `${(x * 1000).toFixed(0)} us` : `${x.toFixed(x < 10 ? 2 : 0)} ms`);
+const times = (r: number) => (Number.isFinite(r) && r > 0 ? `${r.toFixed(2)}x` : '');
 /** "2.46x": row over reference, the median of the per-round ratios (see pairedRatio). */
-const ratio = (row: Summary, reference: Summary | undefined) => {
-  const r = reference ? pairedRatio(row, reference) : Number.NaN;
-  return Number.isFinite(r) && r > 0 ? `${r.toFixed(2)}x` : '';
-};
+const ratio = (row: Summary, reference: Summary | undefined) => times(reference ? pairedRatio(row, reference) : Number.NaN);
 const mb = (values: number[]) => (values.length ? values.map((v) => v.toFixed(0)).join(' / ') : '-');
 
 function find(rows: DeploymentRow[], name: string | undefined, connections: number): DeploymentRow | undefined {
@@ -81,14 +79,14 @@ export function goals(results: BenchResults): Array<{ goal: string; measured: st
   for (const [goal, name, label] of hostGoals) {
     const reference = host(name);
     const r = tsgi && reference ? pairedRatio(tsgi, reference) : Number.NaN;
-    out.push({ goal: `tsgi http >= ${goal}x ${label}`, measured: tsgi ? ratio(tsgi, reference) : '', met: r >= goal });
+    out.push({ goal: `tsgi http >= ${goal}x ${label}`, measured: times(r), met: r >= goal });
   }
   for (const row of results.deployments) {
     if (row.kind !== 'ours' || !row.goal) continue;
     const other = find(results.deployments, row.comparedWith, row.connections);
     if (!other) continue;
     const r = pairedRatio(row.summary, other.summary);
-    out.push({ goal: `${row.name} >= ${row.goal}x ${row.comparedWith} (c${row.connections})`, measured: `${r.toFixed(2)}x`, met: r >= row.goal });
+    out.push({ goal: `${row.name} >= ${row.goal}x ${row.comparedWith} (c${row.connections})`, measured: times(r), met: r >= row.goal });
   }
   for (const row of results.deployments.filter((r) => r.name === 'apache-fcgid')) {
     out.push({
