@@ -55,7 +55,7 @@ import {
   RecordDecoder,
   recordTypeName,
 } from './protocol.ts';
-import { RequestBodyQueue } from './request-body.ts';
+import { RequestBodyQueue } from '../request-body-queue.ts';
 
 const EMPTY = new Uint8Array(0);
 

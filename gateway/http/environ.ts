@@ -1,5 +1,5 @@
 /**
- * node:http's IncomingMessage -> CGI meta-variables (RFC 3875 section 4.1).
+ * An HTTP request head -> CGI meta-variables (RFC 3875 section 4.1).
  *
  * The HTTP transport does not build a Request itself: it builds the same
  * environment a web server would hand a CGI or FastCGI app and passes it to
@@ -15,7 +15,6 @@
  *   client could spoof a header a proxy sets) and Proxy (httpoxy: HTTP_PROXY is
  *   where proxy-aware code looks for its configuration).
  */
-import type { IncomingMessage } from 'node:http';
 import { TLSSocket } from 'node:tls';
 
 export const DEFAULT_SERVER_SOFTWARE = `tsgi-http node/${process.versions.node}`;
@@ -165,29 +164,58 @@ function plainAddress(address: string | undefined): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice('::ffff:'.length) : address;
 }
 
+/** What the translation needs of a request head: node:http's IncomingMessage has it, and so has ./wire.ts's RequestHead. */
+export interface HttpRequestHead {
+  readonly method?: string;
+  readonly url?: string;
+  readonly httpVersion: string;
+  /** [name, value, name, value, ...] in the order received. */
+  readonly rawHeaders: string[];
+}
+
+/** The connection's ends, as a net.Socket reports them. */
+export interface ConnectionEnds {
+  readonly localAddress?: string;
+  readonly localPort?: number;
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+}
+
 /**
  * SERVER_NAME and SERVER_PORT come from the local end of the connection: the
  * address and port this server accepted it on (IPv6 in brackets, so the
  * translator can build a URL from it). A unix socket has neither, so they
  * fall back to the Host header, then to localhost:80.
  */
-function serverNameAndPort(req: IncomingMessage): { name: string; port: string } {
-  const socket = req.socket;
+function serverNameAndPort(socket: ConnectionEnds, hostHeader: string | undefined): { name: string; port: string } {
   if (socket.localAddress && socket.localPort) {
     const address = plainAddress(socket.localAddress);
     return { name: address.includes(':') ? `[${address}]` : address, port: String(socket.localPort) };
   }
-  const host = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(req.headers.host ?? '');
+  const host = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(hostHeader ?? '');
   if (host && host[1]) return { name: host[1], port: host[2] ?? '80' };
   return { name: 'localhost', port: '80' };
 }
 
-/** The CGI environment of one HTTP request. Throws InvalidRequestTarget for a target nginx would reject. */
-export function environFromIncoming(req: IncomingMessage, options: HttpEnvironOptions = {}): Record<string, string> {
+/** The first value of a header (names compared case-insensitively). */
+function firstValue(raw: string[], lowerName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === lowerName.length && raw[i]!.toLowerCase() === lowerName) return raw[i + 1];
+  }
+  return undefined;
+}
+
+/** The CGI environment of one HTTP request (node:http's IncomingMessage or our own head). Throws InvalidRequestTarget for a target nginx would reject. */
+export function environFromIncoming(req: HttpRequestHead & { socket: ConnectionEnds }, options: HttpEnvironOptions = {}): Record<string, string> {
+  return environFromHead(req, req.socket, options);
+}
+
+export function environFromHead(req: HttpRequestHead, socket: ConnectionEnds, options: HttpEnvironOptions = {}): Record<string, string> {
   const target = req.url ?? '/';
   const { path, query } = splitRequestTarget(target);
-  const https = req.socket instanceof TLSSocket;
-  const server = serverNameAndPort(req);
+  const https = socket instanceof TLSSocket;
+  const raw = req.rawHeaders;
+  const server = serverNameAndPort(socket, socket.localPort ? undefined : firstValue(raw, 'host'));
 
   const environ: Record<string, string> = {
     GATEWAY_INTERFACE: 'CGI/1.1',
@@ -201,20 +229,24 @@ export function environFromIncoming(req: IncomingMessage, options: HttpEnvironOp
     SCRIPT_NAME: '',
     PATH_INFO: decodeRequestPath(path, target),
     QUERY_STRING: query,
-    REMOTE_ADDR: plainAddress(req.socket.remoteAddress),
-    REMOTE_PORT: req.socket.remotePort === undefined ? '' : String(req.socket.remotePort),
+    REMOTE_ADDR: plainAddress(socket.remoteAddress),
+    REMOTE_PORT: socket.remotePort === undefined ? '' : String(socket.remotePort),
   };
   if (https) environ.HTTPS = 'on';
 
-  const contentType = req.headers['content-type'];
-  if (contentType !== undefined) environ.CONTENT_TYPE = contentType;
-  const contentLength = req.headers['content-length'];
-  if (contentLength !== undefined) environ.CONTENT_LENGTH = contentLength;
-
-  // rawHeaders keeps every repetition in order (req.headers already merged or dropped some).
-  const raw = req.rawHeaders;
+  // rawHeaders keeps every repetition in order. Content-Type and
+  // Content-Length become their own variables (the first of each: a second
+  // Content-Length never gets this far).
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
+    if (name === 'content-type') {
+      environ.CONTENT_TYPE ??= raw[i + 1]!;
+      continue;
+    }
+    if (name === 'content-length') {
+      environ.CONTENT_LENGTH ??= raw[i + 1]!;
+      continue;
+    }
     const variable = headerVariable(name);
     if (!variable) continue;
     const previous = environ[variable];

@@ -1,22 +1,20 @@
 /**
- * The HTTP transport: node:http -> CGI meta-variables (./environ.ts) -> the
- * shared request cycle (gateway/handler.ts) -> a ServerResponse. Used alone
+ * The HTTP transport: a request head (./wire.ts) -> CGI meta-variables
+ * (./environ.ts) -> the shared request cycle (gateway/handler.ts) -> the
+ * response, one connection at a time (./connection.ts). Used alone
  * (serveHttp in one process) and by each pre-fork worker (./worker.ts).
  */
 import cluster from 'node:cluster';
 import { chmod } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Server as NetServer } from 'node:net';
+import { Server as NetServer, type Socket } from 'node:net';
 import { formatBind, listenOptions, type Bind } from '../bind.ts';
-import type { BodySource } from '../environ.ts';
-import { errorBody } from '../errors.ts';
 import { DEFAULT_LINGER_MS, stopGracefully, type Drainable, type GracefulStopResult } from '../graceful-stop.ts';
-import { handleRequest, type HandleOptions, type HeaderList, type ResponseWriter } from '../handler.ts';
+import type { HandleOptions } from '../handler.ts';
 import { defaultLogger, toLogger, type Logger, type LogSink } from '../logger.ts';
 import { DEFAULT_GRACEFUL_TIMEOUT_MS, DEFAULT_SOCKET_MODE } from '../settings.ts';
-import { RequestSignal } from '../request-signal.ts';
 import type { TsgiApp } from '../types.ts';
-import { environFromIncoming, InvalidRequestTarget, type HttpEnvironOptions } from './environ.ts';
+import { HttpConnection, type ConnectionContext } from './connection.ts';
+import type { HttpEnvironOptions } from './environ.ts';
 import { removeStaleUnixSocket } from '../unix-socket.ts';
 
 /**
@@ -45,184 +43,79 @@ export interface ServeHttpOptions extends HttpServerOptions {
   socketMode?: number;
 }
 
-/** The options every request of one server shares, with the logger made once. */
-interface ServerContext extends HttpServerOptions {
-  logger: Logger;
-}
-
-/** Servers that are shutting down: their responses carry Connection: close. */
-const draining = new WeakSet<Server>();
-
-/** Resolves when the socket can take more data or is gone (a 'drain' that never comes must not hang us). */
-function writable(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
-function ignoreErrors(): void {}
+/** How often the server enforces its connections' timeouts (ms): the granularity of every HTTP timeout. */
+const TIMEOUT_CHECK_MS = 1_000;
 
 /**
- * The hooks of the shared cycle for one node:http response. A class, not a
- * closure per request: its methods live once on the prototype.
+ * The HTTP/1.1 server: a net.Server whose connections speak HTTP through
+ * ./connection.ts. Keeps node:http.Server's management surface
+ * (closeIdleConnections, closeAllConnections, getConnections) for the
+ * graceful stop and the tests.
  */
-class HttpResponseWriter implements ResponseWriter {
-  readonly #server: Server;
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
-  /** Set by bodySource() once the app starts reading the request body. */
-  bodyOpened = false;
+export class HttpServer extends NetServer {
+  readonly #connections = new Set<HttpConnection>();
+  readonly #context: { -readonly [K in keyof ConnectionContext]: ConnectionContext[K] };
+  #timer: NodeJS.Timeout | null = null;
 
-  constructor(server: Server, req: IncomingMessage, res: ServerResponse) {
-    this.#server = server;
-    this.#req = req;
-    this.#res = res;
-  }
-
-  /** The app's headers as node:http's flat [name, value, ...] list, which keeps repeated ones (Set-Cookie) as they are. */
-  #flatHeaders(headers: HeaderList): string[] {
-    const flat: string[] = [];
-    for (const [name, value] of headers) flat.push(name, value);
-    // A request body the app started but did not finish reading (a 413 on a
-    // chunked upload) leaves bytes on the connection that are not a next
-    // request: close it, and read them away meanwhile so the close is a FIN,
-    // not a reset that could destroy the response before the client reads it.
-    const unreadBody = this.bodyOpened && !this.#req.complete;
-    if (unreadBody || draining.has(this.#server)) flat.push('connection', 'close');
-    if (unreadBody) this.#req.resume();
-    return flat;
-  }
-
-  sendWhole(status: number, headers: HeaderList, body: Uint8Array): void {
-    const res = this.#res;
-    if (res.destroyed) return;
-    // writeHead + end(body): node:http sends head and body in one write.
-    res.writeHead(status, this.#flatHeaders(headers));
-    res.end(body);
-  }
-
-  sendHead(status: number, headers: HeaderList): void {
-    const res = this.#res;
-    if (res.destroyed) return;
-    // A streamed body can race a client reset; without a listener that error would crash the process.
-    res.on('error', ignoreErrors);
-    res.writeHead(status, this.#flatHeaders(headers));
-  }
-
-  async write(chunk: Uint8Array): Promise<void> {
-    const res = this.#res;
-    if (res.destroyed) return;
-    if (!res.write(chunk)) await writable(res);
-  }
-
-  end(): void {
-    if (!this.#res.destroyed) this.#res.end();
-  }
-
-  abort(): void {
-    // Closing the connection skips the terminating chunk (or leaves the
-    // Content-Length short): the client sees a truncated body, not a complete
-    // one. End the socket rather than destroy the response: node:http keeps
-    // the first writes corked until the next tick, and destroying now would
-    // throw away the head and chunks already written.
-    const socket = this.#res.socket;
-    if (socket && !socket.destroyed) socket.destroySoon();
-    else this.#res.destroy();
-  }
-  // No logError: the handler reports app errors to the server's logger.
-}
-
-/**
- * The request body, read only when the app asks for it. The iterator must not
- * destroy the request when the translator stops early (over the limit):
- * destroying an unfinished IncomingMessage destroys the socket, and the 413
- * could never be sent.
- */
-function bodySource(req: IncomingMessage, res: ServerResponse, writer: HttpResponseWriter, expectContinue: boolean): () => BodySource {
-  return () => {
-    writer.bodyOpened = true;
-    // "Expect: 100-continue": ask for the body only once the app reads it, so a
-    // request rejected before that (413 by Content-Length) never uploads it.
-    if (expectContinue && !res.headersSent) res.writeContinue();
-    return { [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }) };
-  };
-}
-
-/**
- * The request's abort signal, watched only once somebody reads it: a 'close'
- * listener per response costs, and most apps never look.
- */
-function watchedSignal(res: ServerResponse): RequestSignal {
-  const signal: RequestSignal = new RequestSignal(() => {
-    if (res.destroyed && !res.writableFinished) signal.abort();
-    else res.once('close', () => { if (!res.writableFinished) signal.abort(); });
-  });
-  return signal;
-}
-
-function badRequest(res: ServerResponse): void {
-  const body = errorBody(400);
-  res.writeHead(400, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-    connection: 'close',
-  });
-  res.end(body);
-}
-
-async function serve(
-  app: TsgiApp,
-  server: Server,
-  options: ServerContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  expectContinue: boolean,
-): Promise<void> {
-  try {
-    let environ: Record<string, string>;
-    try {
-      environ = environFromIncoming(req, options);
-    } catch (error) {
-      if (!(error instanceof InvalidRequestTarget)) throw error;
-      options.logger.limited('bad-request', () => `tsgi: 400 Bad Request: ${error.message}`);
-      badRequest(res);
-      return;
-    }
-    const writer = new HttpResponseWriter(server, req, res);
-    await handleRequest(app, environ, bodySource(req, res, writer, expectContinue), writer, {
+  constructor(app: TsgiApp, options: HttpServerOptions = {}) {
+    super();
+    this.#context = {
+      app,
+      logger: toLogger(options.log),
       bodyLimit: options.bodyLimit,
       appTimeoutMs: options.appTimeoutMs,
-      signal: watchedSignal(res),
-      logger: options.logger,
+      serverSoftware: options.serverSoftware,
+      keepAliveTimeout: options.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT,
+      headersTimeout: options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT,
+      requestTimeout: options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
+      onRequestDone: options.onRequestDone,
+      draining: false,
+    };
+    this.on('connection', (socket: Socket) => {
+      const connection = new HttpConnection(socket, this.#context, (closed) => this.#connections.delete(closed));
+      this.#connections.add(connection);
     });
-  } catch (error) {
-    // handleRequest never throws; this is a bug in the transport itself.
-    options.logger.write(`tsgi: http transport failed: ${error instanceof Error ? error.stack : String(error)}`);
-    res.destroy();
-  } finally {
-    options.onRequestDone?.();
+    this.on('listening', () => {
+      this.#timer ??= setInterval(() => this.#checkTimeouts(), TIMEOUT_CHECK_MS).unref();
+    });
+    this.on('close', () => {
+      if (this.#timer) clearInterval(this.#timer);
+      this.#timer = null;
+    });
+  }
+
+  #checkTimeouts(): void {
+    const now = Date.now();
+    for (const connection of this.#connections) connection.checkTimeouts(now);
+  }
+
+  /** From now on every response says Connection: close, and the connection ends after it. */
+  startDraining(): void {
+    this.#context.draining = true;
+  }
+
+  /** Connections open now (requests in flight or kept alive). */
+  get openConnections(): number {
+    return this.#connections.size;
+  }
+
+  /** Closes the connections that have no request in flight (as http.Server's method of that name). */
+  closeIdleConnections(): void {
+    for (const connection of this.#connections) connection.closeIfIdle();
+  }
+
+  /** Drops every connection, requests in flight included. */
+  closeAllConnections(): void {
+    for (const connection of this.#connections) connection.socket.destroy();
   }
 }
 
-/** An http.Server that runs every request through the TSGI app. Not listening yet. */
-export function createHttpServer(app: TsgiApp, httpOptions: HttpServerOptions = {}): Server {
-  const options: ServerContext = { ...httpOptions, logger: toLogger(httpOptions.log) };
-  const server = createServer();
-  server.keepAliveTimeout = options.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT;
-  server.headersTimeout = options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT;
-  server.requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => void serve(app, server, options, req, res, false));
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void serve(app, server, options, req, res, true));
-  return server;
+/** A server that runs every request through the TSGI app. Not listening yet. */
+export function createHttpServer(app: TsgiApp, options: HttpServerOptions = {}): HttpServer {
+  return new HttpServer(app, options);
 }
 
-function listen(server: Server, bind: Bind): Promise<void> {
+function listen(server: HttpServer, bind: Bind): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => {
       server.off('listening', onListening);
@@ -243,7 +136,7 @@ function listen(server: Server, bind: Bind): Promise<void> {
  * owns the socket (it removes a stale unix socket and applies the mode), so
  * that part happens only when this process is the primary.
  */
-export async function serveHttp(app: TsgiApp, bind: Bind, options: ServeHttpOptions = {}): Promise<Server> {
+export async function serveHttp(app: TsgiApp, bind: Bind, options: ServeHttpOptions = {}): Promise<HttpServer> {
   const server = createHttpServer(app, options);
   const ownsSocket = bind.kind === 'unix' && cluster.isPrimary;
   if (ownsSocket) await removeStaleUnixSocket(bind.path);
@@ -252,17 +145,16 @@ export async function serveHttp(app: TsgiApp, bind: Bind, options: ServeHttpOpti
   return server;
 }
 
-/** What the graceful-stop routine needs from a node:http server. */
-function drainable(server: Server): Drainable {
+/** What the graceful-stop routine needs from the HTTP server. */
+function drainable(server: HttpServer): Drainable {
   return {
     stopAccepting: () => {
-      // From now on every response says Connection: close.
-      draining.add(server);
-      // net.Server's close, not http.Server's: that one also closes the idle
-      // keep-alive connections at once, which the linger is there to avoid.
-      NetServer.prototype.close.call(server);
+      server.startDraining();
+      // Stops listening only: idle keep-alive connections may still bring a
+      // request during the linger (answered with Connection: close).
+      server.close();
     },
-    openConnections: () => new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count))),
+    openConnections: () => server.openConnections,
     closeIdleConnections: () => server.closeIdleConnections(),
     destroyConnections: () => server.closeAllConnections(),
   };
@@ -277,7 +169,7 @@ export interface CloseOptions {
 }
 
 /** The graceful stop (../graceful-stop.ts) of one HTTP server: single process or pre-fork worker alike. */
-export function closeGracefully(server: Server, options: CloseOptions = {}): Promise<GracefulStopResult> {
+export function closeGracefully(server: HttpServer, options: CloseOptions = {}): Promise<GracefulStopResult> {
   return stopGracefully(drainable(server), {
     timeoutMs: options.timeoutMs ?? DEFAULT_GRACEFUL_TIMEOUT_MS,
     lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS,

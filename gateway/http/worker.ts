@@ -8,7 +8,6 @@
  *
  * A library: importing it starts nothing.
  */
-import type { Server } from 'node:http';
 import type { Bind } from '../bind.ts';
 import { loadApp } from '../load-app.ts';
 import { defaultLogger } from '../logger.ts';
@@ -16,7 +15,7 @@ import type { ProxyFixTrust } from '../middleware/proxy-fix.ts';
 import { withOptions } from '../middleware/options.ts';
 import type { TsgiApp } from '../types.ts';
 import { BOOT_ERROR_EXIT_CODE } from './arbiter.ts';
-import { closeGracefully, serveHttp, type ServeHttpOptions } from './server.ts';
+import { closeGracefully, serveHttp, type HttpServer, type ServeHttpOptions } from './server.ts';
 import { startStackReporter, type StackReporter } from './stuck-stack.ts';
 
 export { BOOT_ERROR_EXIT_CODE } from './arbiter.ts';
@@ -91,7 +90,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   }
 
   let shuttingDown = false;
-  let server: Server | undefined;
+  let server: HttpServer | undefined;
   const shutdown = () => {
     if (shuttingDown) return;
     shuttingDown = true;
@@ -155,7 +154,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
  * strand them, and those clients would hang. The IPC channel is ordered, so
  * when 'bye' arrives every connection sent before it has been handed back.
  */
-async function leave(server: Server, timeoutMs: number, lingerMs?: number): Promise<void> {
+async function leave(server: HttpServer, timeoutMs: number, lingerMs?: number): Promise<void> {
   // The graceful stop every transport shares, with the master's graceful timeout as its deadline.
   const margin = Math.min(DEADLINE_MARGIN_MS, timeoutMs / 10);
   const { dropped } = await closeGracefully(server, { timeoutMs: timeoutMs - margin, lingerMs });

@@ -12,11 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCgiResponse } from '../../gateway/cgi-response.ts';
 import { fastCgiRequest } from '../../gateway/fastcgi/client.ts';
 import { serveFastCgi, type FastCgiServer } from '../../gateway/fastcgi/server.ts';
-import { serveHttp } from '../../gateway/http/server.ts';
+import { serveHttp, type HttpServer } from '../../gateway/http/server.ts';
 import { loadApp } from '../../gateway/load-app.ts';
 import { withOptions } from '../../gateway/middleware/options.ts';
 import { runCgiScript } from '../fixtures/run-cgi.ts';
-import { get, type Server } from 'node:http';
+import { get } from 'node:http';
 
 const ROOT = join(import.meta.dirname, '../..');
 const HONO_APP = join(ROOT, 'examples/hono/app.ts');
@@ -44,7 +44,7 @@ function cgiVariables(mount: string, target: string): Record<string, string> {
 const dir = mkdtempSync(join(tmpdir(), 'hide-mount-'));
 let fastcgi: FastCgiServer;
 let fastcgiOff: FastCgiServer;
-let http: Server;
+let http: HttpServer;
 
 beforeAll(async () => {
   const hono = await loadApp(HONO_APP);

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorBody } from '../../gateway/errors.ts';
-import { createHttpServer } from '../../gateway/http/server.ts';
+import { createHttpServer, type HttpServer } from '../../gateway/http/server.ts';
 import { bigProgress, httpAppEvents, httpFixtureApp } from '../fixtures/http-app.ts';
 import { parseResponse } from '../integration/raw-http.ts';
 
 const BODY_LIMIT = 64 * 1024;
 
-let server: Server;
+let server: HttpServer;
 let base: string;
 let port: number;
 let requestsDone = 0;

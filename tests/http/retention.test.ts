@@ -6,14 +6,14 @@
  */
 import { createHook } from 'node:async_hooks';
 import { once } from 'node:events';
-import { Agent, request as httpRequest, type Server } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadlineQueue } from '../../gateway/deadline.ts';
 import { DEFAULT_APP_TIMEOUT_MS } from '../../gateway/handler.ts';
-import { createHttpServer } from '../../gateway/http/server.ts';
+import { createHttpServer, type HttpServer } from '../../gateway/http/server.ts';
 import type { TsgiApp } from '../../gateway/types.ts';
 
 // A full, synchronous GC on demand (V8's own flag; nothing of Node's is patched).
@@ -35,7 +35,7 @@ const app: TsgiApp = async (request, ctx) => {
   return new Response('ok\n');
 };
 
-let server: Server;
+let server: HttpServer;
 let port: number;
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 

@@ -1,9 +1,10 @@
 /**
- * One request's FCGI_STDIN stream as the AsyncIterable the translator pulls
- * from. FastCGI has no per-request flow control, so the only brake is the
- * connection's socket: when the app falls more than a high-water mark behind,
- * the queue says "full" and the connection pauses reading until it has
- * caught up. Nothing is buffered without bound.
+ * One request's body (FastCGI's FCGI_STDIN stream, or the bytes after an
+ * HTTP/1.1 request head) as the AsyncIterable the translator pulls from.
+ * The only brake is the connection's socket (FastCGI has no per-request flow
+ * control): when the app falls more than a high-water mark behind, the queue
+ * says "full" and the connection pauses reading until it has caught up.
+ * Nothing is buffered without bound.
  */
 export class RequestBodyQueue implements AsyncIterable<Uint8Array> {
   readonly #highWaterMark: number;
@@ -37,7 +38,7 @@ export class RequestBodyQueue implements AsyncIterable<Uint8Array> {
     this.#update();
   }
 
-  /** The empty FCGI_STDIN record: end of the body. */
+  /** The end of the body (FastCGI: the empty FCGI_STDIN record). */
   end(): void {
     this.#ended = true;
     this.#update();
