@@ -148,9 +148,9 @@ class Exchange implements ResponseWriter {
       if (unreadable) this.keepAlive = false;
     }
     if (this.#connection.context.draining) this.keepAlive = false;
-    if (!this.keepAlive) head += 'Connection: close\r\n';
-    else if (this.head.httpVersion === '1.0') head += 'Connection: keep-alive\r\n';
-    return `${head}\r\n`;
+    // As node:http does: Keep-Alive tells a pooling client (node's Agent, undici)
+    // when we will close an idle connection, so it does not reuse one we are closing.
+    return `${head}${this.keepAlive ? this.#connection.keepAliveFields : 'Connection: close\r\n'}\r\n`;
   }
 
   sendWhole(status: number, headers: HeaderList, body: Uint8Array): void {
@@ -216,6 +216,8 @@ export class HttpConnection {
   readonly socket: Socket;
   readonly context: ConnectionContext;
   readonly #onClosed: (connection: HttpConnection) => void;
+  /** The fields of a response after which the connection stays open. */
+  readonly keepAliveFields: string;
   #phase: Phase = 'head';
   /** Input not consumed yet: the start of a head, or bytes of a pipelined request. */
   #buffer: Buffer | null = null;
@@ -234,6 +236,7 @@ export class HttpConnection {
     this.socket = socket;
     this.context = context;
     this.#onClosed = onClosed;
+    this.keepAliveFields = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(context.keepAliveTimeout / 1000)}\r\n`;
     this.#since = Date.now();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));

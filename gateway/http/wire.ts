@@ -167,19 +167,23 @@ export function parseRequestHead(head: string): RequestHead {
 const CR = 0x0d;
 const LF = 0x0a;
 
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
 /**
  * Where a request head ends in `buffer`: the index just past its empty line,
- * or -1 if it has not all arrived. Throws on a bare LF (a line ending that
- * another parser might accept and this one would not: refused, not guessed).
- * `from` lets a caller resume the search in bytes it has already scanned.
+ * or -1 if it has not all arrived. `from` resumes the search in bytes already
+ * scanned. While a head is incomplete its new bytes are checked for a bare LF
+ * (a line ending another parser might accept): refused at once rather than
+ * waited on until the timeout. In a complete head parseRequestHead finds one,
+ * since LF is a control byte wherever it can stand.
  */
 export function findHeadEnd(buffer: Buffer, from: number): number {
-  const end = buffer.indexOf('\r\n\r\n', Math.max(0, from - 3), 'latin1');
-  const scanTo = end === -1 ? buffer.length : end + 4;
-  for (let lf = buffer.indexOf(LF, from); lf !== -1 && lf < scanTo; lf = buffer.indexOf(LF, lf + 1)) {
+  const end = buffer.indexOf(HEAD_END, Math.max(0, from - 3));
+  if (end !== -1) return end + 4;
+  for (let lf = buffer.indexOf(LF, from); lf !== -1; lf = buffer.indexOf(LF, lf + 1)) {
     if (lf === 0 || buffer[lf - 1] !== CR) throw new HttpParseError(400, 'a bare LF in the request head');
   }
-  return end === -1 ? -1 : end + 4;
+  return -1;
 }
 
 /** The longest chunk-size line (size and extensions) we read; nginx allows far less in practice. */
