@@ -293,3 +293,140 @@ describe('connections', () => {
     expect(requestsDone - before).toBe(3);
   });
 });
+
+/** Writes `data` on a fresh connection and collects what comes back until the server closes it (or `ms` pass). */
+async function exchange(data: string | Buffer, options: { port?: number; ms?: number } = {}): Promise<{ text: string; closedByServer: boolean; elapsedMs: number }> {
+  const started = Date.now();
+  const socket = connect(options.port ?? port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(data);
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const closed = once(socket, 'close').then(() => true);
+  const closedByServer = await Promise.race([closed, new Promise<false>((resolve) => setTimeout(() => resolve(false), options.ms ?? 3000))]);
+  socket.destroy();
+  return { text: Buffer.concat(chunks).toString('latin1'), closedByServer, elapsedMs: Date.now() - started };
+}
+
+/** Status lines of every response in `text`, in order. */
+function statusLines(text: string): string[] {
+  return text.match(/HTTP\/1\.1 \d{3} [^\r]*/g) ?? [];
+}
+
+describe('the HTTP/1.1 connection (raw sockets)', () => {
+  it('answers pipelined requests in order, the last one closing', async () => {
+    const { text, closedByServer } = await exchange(
+      'GET /hello HTTP/1.1\r\nHost: t\r\n\r\n'
+      + 'POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nabcde'
+      + 'GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n',
+    );
+    expect(statusLines(text)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+    const [first, second, third] = text.split(/(?=HTTP\/1\.1 )/);
+    expect(first!.endsWith('\r\n\r\nHello, World!\n')).toBe(true);
+    expect(second).toContain('"length":5,');
+    expect(third!.endsWith('\r\n\r\nHello, World!\n')).toBe(true);
+    expect(closedByServer).toBe(true);
+  });
+
+  it('ignores empty lines before a request line (RFC 9112 section 2.2)', async () => {
+    const { text } = await exchange('\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
+    expect(statusLines(text)).toEqual(['HTTP/1.1 200 OK']);
+  });
+
+  it('keeps the connection after a small body the app never read, and serves the next request', async () => {
+    const { text } = await exchange(
+      'POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789'
+      + 'GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n',
+    );
+    expect(statusLines(text)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+  });
+
+  it('closes after a body over the limit that nobody read, instead of reading it all away', async () => {
+    const { text, closedByServer } = await exchange(`POST /hello HTTP/1.1\r\nHost: t\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n${'x'.repeat(1000)}`);
+    expect(statusLines(text)).toEqual(['HTTP/1.1 413 Payload Too Large']);
+    expect(text).toMatch(/\r\nConnection: close\r\n/i);
+    expect(closedByServer).toBe(true);
+  });
+
+  it('ends a streamed response to an HTTP/1.0 client with the connection, not with chunks', async () => {
+    const { text, closedByServer } = await exchange('GET /stream?chunks=3 HTTP/1.0\r\n\r\n');
+    expect(text).not.toMatch(/transfer-encoding/i);
+    expect(text.endsWith('\r\n\r\nchunk 0\nchunk 1\nchunk 2\n')).toBe(true);
+    expect(closedByServer).toBe(true);
+  });
+
+  it('keeps an HTTP/1.0 connection that asks for keep-alive, and says so', async () => {
+    const { text } = await exchange('GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /hello HTTP/1.0\r\n\r\n');
+    expect(statusLines(text)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+    expect(text).toMatch(/\r\nConnection: keep-alive\r\n/);
+  });
+
+  it('sends 100 Continue only when the app reads the body, then the answer', async () => {
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
+    const [first] = (await once(socket, 'data')) as [Buffer];
+    expect(first.toString('latin1')).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    socket.write('xyz');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await once(socket, 'close');
+    const text = Buffer.concat(chunks).toString('latin1');
+    expect(statusLines(text)).toEqual(['HTTP/1.1 200 OK']);
+    expect(text).toContain('"length":3,');
+  });
+
+  const refusals: Array<[string, string, string]> = [
+    ['a bare LF line ending', 'GET /hello HTTP/1.1\nHost: t\n\n', 'HTTP/1.1 400 Bad Request'],
+    ['Content-Length with Transfer-Encoding', 'POST /body HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 'HTTP/1.1 400 Bad Request'],
+    ['an unknown transfer coding', 'POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n', 'HTTP/1.1 501 Not Implemented'],
+    ['HTTP/2.0 in the request line', 'GET /hello HTTP/2.0\r\nHost: t\r\n\r\n', 'HTTP/1.1 505 HTTP Version Not Supported'],
+    ['a head over 16 KiB', `GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`, 'HTTP/1.1 431 Request Header Fields Too Large'],
+    ['a malformed chunk size', 'POST /body HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3x\r\nabc\r\n0\r\n\r\n', 'HTTP/1.1 400 Bad Request'],
+  ];
+  for (const [what, data, status] of refusals) {
+    it(`refuses ${what} with the fixed body and closes the connection`, async () => {
+      const { result: { text, closedByServer }, logged } = await loggedDuring(() => exchange(data));
+      expect(statusLines(text)).toEqual([status]);
+      const code = Number(status.split(' ')[1]);
+      expect(text.endsWith(`\r\n\r\n${errorBody(code)}`)).toBe(true);
+      expect(closedByServer).toBe(true);
+      expect(logged).toContain(`tsgi: ${code} `);
+    });
+  }
+});
+
+describe('the HTTP/1.1 connection: timeouts', () => {
+  let timed: HttpServer;
+  let timedPort: number;
+
+  beforeAll(async () => {
+    timed = createHttpServer(httpFixtureApp, { headersTimeout: 1500, keepAliveTimeout: 1000, log: () => {} });
+    timed.listen(0, '127.0.0.1');
+    await once(timed, 'listening');
+    timedPort = (timed.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    timed.closeAllConnections();
+    await new Promise<void>((resolve) => timed.close(() => resolve()));
+  });
+
+  it('answers 408 and closes when the head does not arrive within headersTimeout', async () => {
+    const { text, closedByServer, elapsedMs } = await exchange('GET /hello HTTP/1.1\r\nHost: t\r\n', { port: timedPort, ms: 5000 });
+    expect(statusLines(text)).toEqual(['HTTP/1.1 408 Request Timeout']);
+    expect(closedByServer).toBe(true);
+    // Checked once a second: between the timeout and a second after it.
+    expect(elapsedMs).toBeGreaterThanOrEqual(1500);
+    expect(elapsedMs).toBeLessThan(4000);
+  });
+
+  it('closes an idle kept connection after keepAliveTimeout, and says the timeout in Keep-Alive', async () => {
+    const { text, closedByServer, elapsedMs } = await exchange('GET /hello HTTP/1.1\r\nHost: t\r\n\r\n', { port: timedPort, ms: 5000 });
+    expect(statusLines(text)).toEqual(['HTTP/1.1 200 OK']);
+    expect(text).toMatch(/\r\nKeep-Alive: timeout=1\r\n/);
+    expect(closedByServer).toBe(true);
+    expect(elapsedMs).toBeGreaterThanOrEqual(1000);
+    expect(elapsedMs).toBeLessThan(4000);
+  });
+});
