@@ -19,6 +19,7 @@ import { cgiHead } from '../cgi-response.ts';
 import { handleRequest, type HandleOptions, type ResponseWriter } from '../handler.ts';
 import { toLogger, type FloodKind, type Logger, type LogSink } from '../logger.ts';
 import { RequestSignal } from '../request-signal.ts';
+import { SocketDrain } from '../socket-drain.ts';
 import type { Environ, TsgiApp } from '../types.ts';
 import { environFromParams } from './params.ts';
 import {
@@ -123,7 +124,8 @@ export class FastCgiConnection {
   readonly #requests = new Map<number, ActiveRequest>();
   /** Requests whose unread body is over the high-water mark: while any, the socket is paused. */
   readonly #fullBodies = new Set<number>();
-  #drain: Promise<void> | null = null;
+  /** Made on the first wait: most connections never fill their socket. */
+  #drain: SocketDrain | null = null;
   /** A request without FCGI_KEEP_CONN ended, or the server is shutting down. */
   #endWhenIdle = false;
   #draining = false;
@@ -367,18 +369,8 @@ export class FastCgiConnection {
   }
 
   #drained(): Promise<void> {
-    if (!this.socket.writableNeedDrain || this.socket.destroyed) return Promise.resolve();
-    this.#drain ??= new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        this.#drain = null;
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
-    });
-    return this.#drain;
+    this.#drain ??= new SocketDrain(this.socket);
+    return this.#drain.wait();
   }
 
   #send(record: Buffer): void {

@@ -29,6 +29,7 @@ import type { BodySource } from '../environ.ts';
 import type { Logger } from '../logger.ts';
 import { RequestBodyQueue } from '../request-body-queue.ts';
 import { RequestSignal } from '../request-signal.ts';
+import { SocketDrain } from '../socket-drain.ts';
 import type { TsgiApp } from '../types.ts';
 import { environFromHead, InvalidRequestTarget, type HttpEnvironOptions } from './environ.ts';
 import { ChunkedDecoder, findHeadEnd, HttpParseError, parseRequestHead, type RequestHead } from './wire.ts';
@@ -230,7 +231,8 @@ export class HttpConnection {
   #since: number;
   #pausedForBody = false;
   #processing = false;
-  #drain: Promise<void> | null = null;
+  /** Made on the first wait: most connections never fill their socket. */
+  #drain: SocketDrain | null = null;
 
   constructor(socket: Socket, context: ConnectionContext, onClosed: (connection: HttpConnection) => void) {
     this.socket = socket;
@@ -260,19 +262,8 @@ export class HttpConnection {
   }
 
   drained(): Promise<void> {
-    const socket = this.socket;
-    if (!socket.writableNeedDrain || socket.destroyed) return Promise.resolve();
-    this.#drain ??= new Promise<void>((resolve) => {
-      const done = (): void => {
-        socket.off('drain', done);
-        socket.off('close', done);
-        this.#drain = null;
-        resolve();
-      };
-      socket.on('drain', done);
-      socket.on('close', done);
-    });
-    return this.#drain;
+    this.#drain ??= new SocketDrain(this.socket);
+    return this.#drain.wait();
   }
 
   /** The request body queue is over (or back under) its high-water mark. */
