@@ -306,7 +306,7 @@ export class FastCgiConnection {
       return;
     }
     request.started = true;
-    const environ = environFromParams(decodeNameValuePairs(Buffer.concat(request.params)));
+    const environ = environFromParams(request.params.length === 1 ? request.params[0]! : Buffer.concat(request.params));
     request.params = [];
     this.#run(request, environ);
   }

@@ -4,23 +4,25 @@
  * translates. The wire format of the pairs is in protocol.ts.
  */
 import type { Environ } from '../types.ts';
+import { forEachNameValuePair } from './protocol.ts';
 
 /**
- * FCGI_PARAMS as CGI meta-variables. A name sent twice means two things:
- * a request header the client repeated (nginx 1.22 sends one HTTP_X param per
- * header line, where Apache and lighttpd join them) is joined as HTTP does,
- * with ", " ("; " for cookies); any other variable (nginx sends SCRIPT_NAME
- * twice when a config sets it twice) is set by its last value, as in flup and Go.
+ * FCGI_PARAMS (the bytes of a request's PARAMS stream) as CGI meta-variables.
+ * A name sent twice means two things: a request header the client repeated
+ * (nginx 1.22 sends one HTTP_X param per header line, where Apache and
+ * lighttpd join them) is joined as HTTP does, with ", " ("; " for cookies);
+ * any other variable (nginx sends SCRIPT_NAME twice when a config sets it
+ * twice) is set by its last value, as in flup and Go.
  */
-export function environFromParams(pairs: Iterable<readonly [string, string]>): Environ {
+export function environFromParams(params: Uint8Array): Environ {
   const environ: Record<string, string> = Object.create(null);
-  for (const [name, value] of pairs) {
+  forEachNameValuePair(params, (name, value) => {
     const previous = environ[name];
     if (previous !== undefined && name.startsWith('HTTP_')) {
       environ[name] = `${previous}${name === 'HTTP_COOKIE' ? '; ' : ', '}${value}`;
     } else {
       environ[name] = value;
     }
-  }
+  });
   return environ;
 }

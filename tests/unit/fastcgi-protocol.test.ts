@@ -192,11 +192,19 @@ describe('RecordDecoder', () => {
 
 describe('environFromParams', () => {
   it('joins a repeated request header as HTTP does and lets the last value of anything else win', () => {
-    expect(environFromParams([
+    expect(environFromParams(encodeNameValuePairs([
       ['SCRIPT_NAME', '/yourapplication'], ['SCRIPT_NAME', ''],
       ['HTTP_X_MULTI', 'one'], ['HTTP_X_MULTI', 'two'],
       ['HTTP_COOKIE', 'a=1'], ['HTTP_COOKIE', 'b=2'],
-    ])).toEqual({ SCRIPT_NAME: '', HTTP_X_MULTI: 'one, two', HTTP_COOKIE: 'a=1; b=2' });
+    ]))).toEqual({ SCRIPT_NAME: '', HTTP_X_MULTI: 'one, two', HTTP_COOKIE: 'a=1; b=2' });
+  });
+
+  it('reads a non-ASCII block as UTF-8 text, header values as octets (one character per byte)', () => {
+    expect(environFromParams(encodeNameValuePairs([['PATH_INFO', '/café'], ['HTTP_X_A', 'café'], ['QUERY_STRING', 'q']]))).toEqual({
+      PATH_INFO: '/café',
+      HTTP_X_A: 'caf\u00c3\u00a9',
+      QUERY_STRING: 'q',
+    });
   });
 });
 
