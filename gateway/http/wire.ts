@@ -78,8 +78,10 @@ function parseRequestLine(line: string): { method: string; url: string; httpVers
   if (url === '' || BAD_TARGET_BYTE.test(url)) throw new HttpParseError(400, 'invalid request target');
   const match = VERSION.exec(version);
   if (!match) throw new HttpParseError(400, 'malformed HTTP version');
-  if (match[1] !== '1') throw new HttpParseError(505, `HTTP/${match[1]}.${match[2]} is not supported`);
-  // HTTP/1.2 and up are answered as 1.1, the highest minor version we speak (RFC 9110 section 2.5).
+  // RFC 9110 section 2.5 lets a server answer HTTP/1.2 as 1.1; the project's
+  // policy is 505 for it in every mode (lighttpd refuses it before any script
+  // runs, docs/http-policy.md), and this parser keeps to the policy.
+  if (match[1] !== '1' || (match[2] !== '0' && match[2] !== '1')) throw new HttpParseError(505, `HTTP/${match[1]}.${match[2]} is not supported`);
   return { method, url, httpVersion: match[2] === '0' ? '1.0' : '1.1' };
 }
 
@@ -115,7 +117,11 @@ export function parseRequestHead(head: string): RequestHead {
     // The few fields that frame the message or steer the connection.
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === 'host') hosts++;
+        if (name.toLowerCase() === 'host') {
+          // An empty Host is refused, as in every mode (docs/http-policy.md).
+          if (value === '') throw new HttpParseError(400, 'an empty Host');
+          hosts++;
+        }
         break;
       case 6:
         if (name.toLowerCase() === 'expect') expect = value;

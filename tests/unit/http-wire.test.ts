@@ -50,8 +50,8 @@ describe('parseRequestHead', () => {
     expect(parseRequestHead(head('POST / HTTP/1.0', 'Expect: 100-continue', 'Content-Length: 1')).expectContinue).toBe(false);
   });
 
-  it('answers HTTP/1.2 as 1.1 and refuses major versions it does not speak', () => {
-    expect(parseRequestHead(head('GET / HTTP/1.2', 'Host: h')).httpVersion).toBe('1.1');
+  it('refuses every version but 1.0 and 1.1 with 505, HTTP/1.2 included (the policy of every mode)', () => {
+    expect(statusOf(() => parseRequestHead(head('GET / HTTP/1.2', 'Host: h')))).toBe(505);
     expect(statusOf(() => parseRequestHead(head('GET / HTTP/2.0', 'Host: h')))).toBe(505);
     expect(statusOf(() => parseRequestHead(head('GET / HTTP/0.9')))).toBe(505);
   });
@@ -59,6 +59,8 @@ describe('parseRequestHead', () => {
   const refused: Array<[string, string, number]> = [
     ['no Host in HTTP/1.1', head('GET / HTTP/1.1'), 400],
     ['two Host fields', head('GET / HTTP/1.1', 'Host: a', 'Host: a'), 400],
+    ['an empty Host', head('GET / HTTP/1.1', 'Host:'), 400],
+    ['HTTP/1.10', head('GET / HTTP/1.10', 'Host: h'), 400],
     ['two Host fields in HTTP/1.0', head('GET / HTTP/1.0', 'Host: a', 'Host: b'), 400],
     ['whitespace before the colon', head('GET / HTTP/1.1', 'Host : h'), 400],
     ['obs-fold', head('GET / HTTP/1.1', 'Host: h', 'X-A: one', ' two'), 400],
