@@ -236,6 +236,20 @@ export function encodeNameValuePairs(pairs: Iterable<readonly [string, string]>)
   return Buffer.concat(parts);
 }
 
+/** A pair's length field at `offset`: one byte below 0x80, else four with the high bit set (spec 3.4). */
+function lengthAt(bytes: Buffer, offset: number, end: number): number {
+  if (offset >= end) throw new FastCgiProtocolError('name-value pair truncated in its length');
+  const first = bytes[offset]!;
+  if (first < 0x80) return first;
+  if (offset + 4 > end) throw new FastCgiProtocolError('name-value pair truncated in its 4-byte length');
+  return bytes.readUInt32BE(offset) & 0x7fffffff;
+}
+
+/** How many bytes the length field at `offset` takes (read by lengthAt first, so it is there). */
+function lengthSize(bytes: Buffer, offset: number): number {
+  return bytes[offset]! < 0x80 ? 1 : 4;
+}
+
 /**
  * Calls `onPair` for each name-value pair, in order, duplicates included
  * (nginx sends a name twice when a config sets it twice; callers decide who
@@ -254,22 +268,10 @@ export function forEachNameValuePair(data: Uint8Array, onPair: (name: string, va
   const ascii = isAscii(bytes);
   let offset = 0;
   while (offset < end) {
-    // Each length is one byte below 0x80, else four with the high bit set (spec 3.4).
-    let nameLength = bytes[offset]!;
-    if (nameLength < 0x80) offset += 1;
-    else {
-      if (offset + 4 > end) throw new FastCgiProtocolError('name-value pair truncated in its 4-byte length');
-      nameLength = bytes.readUInt32BE(offset) & 0x7fffffff;
-      offset += 4;
-    }
-    if (offset >= end) throw new FastCgiProtocolError('name-value pair truncated in its length');
-    let valueLength = bytes[offset]!;
-    if (valueLength < 0x80) offset += 1;
-    else {
-      if (offset + 4 > end) throw new FastCgiProtocolError('name-value pair truncated in its 4-byte length');
-      valueLength = bytes.readUInt32BE(offset) & 0x7fffffff;
-      offset += 4;
-    }
+    const nameLength = lengthAt(bytes, offset, end);
+    offset += lengthSize(bytes, offset);
+    const valueLength = lengthAt(bytes, offset, end);
+    offset += lengthSize(bytes, offset);
     if (offset + nameLength + valueLength > end) {
       throw new FastCgiProtocolError(`name-value pair claims ${nameLength}+${valueLength} bytes, only ${end - offset} left`);
     }
