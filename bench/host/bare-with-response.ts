@@ -1,8 +1,9 @@
 /**
- * The floor for any Fetch gateway that leaves Node's globals alone: bare
- * node:http that also builds (and reads) the undici Response the tiny app
- * returns, then writes the same bytes. What is left between this and a
- * gateway is the gateway's own cost.
+ * The floor for any Fetch gateway built on node:http that leaves Node's
+ * globals alone: bare node:http that also builds (and reads) the undici
+ * Response the tiny app returns, then writes the same bytes. What is left
+ * between this and such a gateway is the gateway's own cost. (tsgi runs above
+ * it: its HTTP transport is not node:http; docs/performance.md, "The floor".)
  */
 import { createServer } from 'node:http';
 import tinyApp from './tiny-app.ts';

@@ -121,7 +121,7 @@ export async function startHostServers(root: string, basePort = 18900): Promise<
   const targets: HostTarget[] = [
     { name: 'node:http (bare)', group: 'http', url: `http://127.0.0.1:${port(1)}/hello`, note: 'writes the bytes, no Fetch objects' },
     { name: 'tsgi http --workers 0', group: 'http', url: `http://127.0.0.1:${port(5)}/hello`, reference: 'node:http (bare)' },
-    { name: 'node:http + undici Response', group: 'http', url: `http://127.0.0.1:${port(2)}/hello`, reference: 'node:http (bare)', note: 'the floor for a gateway that keeps Node\'s globals' },
+    { name: 'node:http + undici Response', group: 'http', url: `http://127.0.0.1:${port(2)}/hello`, reference: 'node:http (bare)', note: 'the floor for a gateway on node:http that keeps Node\'s globals' },
     { name: '@hono/node-server (Node\'s Response)', group: 'http', url: `http://127.0.0.1:${port(4)}/hello`, reference: 'node:http (bare)', note: 'overrideGlobalObjects: false' },
     { name: '@hono/node-server (default)', group: 'http', url: `http://127.0.0.1:${port(3)}/hello`, reference: 'node:http (bare)', note: 'replaces global Request/Response with its own' },
     { name: 'nginx -> tsgi fastcgi', group: 'fastcgi', url: `http://127.0.0.1:${port(6)}/hello`, reference: 'nginx -> node-fastcgi' },
