@@ -10,10 +10,13 @@ export function errorBody(status: number): string {
   return `${status} ${STATUS_CODES[status] ?? 'Error'}\n`;
 }
 
+/** The Content-Type of those answers. */
+export const ERROR_CONTENT_TYPE = 'text/plain; charset=utf-8';
+
 export function errorResponse(status: number): Response {
   return new Response(errorBody(status), {
     status,
-    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    headers: { 'content-type': ERROR_CONTENT_TYPE },
   });
 }
 

@@ -20,6 +20,7 @@ import { handleRequest, type HandleOptions, type ResponseWriter } from '../handl
 import { toLogger, type FloodKind, type Logger, type LogSink } from '../logger.ts';
 import { RequestSignal } from '../request-signal.ts';
 import { SocketDrain } from '../socket-drain.ts';
+import { logSocketErrors, peerName } from '../socket-peer.ts';
 import type { Environ, TsgiApp } from '../types.ts';
 import { environFromParams } from './params.ts';
 import {
@@ -154,12 +155,7 @@ export class FastCgiConnection {
 
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      // A web server that hangs up is routine; anything else is worth a line.
-      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') {
-        this.#logger.limited('connection-error', () => `fastcgi: connection ${this.#peer()}: ${error.message}`);
-      }
-    });
+    logSocketErrors(socket, this.#logger, 'fastcgi: connection');
     socket.on('close', () => this.#onClose());
   }
 
@@ -187,11 +183,6 @@ export class FastCgiConnection {
     this.socket.destroy();
   }
 
-  #peer(): string {
-    const { remoteAddress, remotePort } = this.socket;
-    return remoteAddress ? `${remoteAddress}:${remotePort}` : 'on unix socket';
-  }
-
   #onData(chunk: Buffer): void {
     try {
       for (const record of this.#decoder.push(chunk)) {
@@ -206,7 +197,7 @@ export class FastCgiConnection {
 
   #closeBroken(kind: FloodKind, reason: string): void {
     if (this.socket.destroyed) return;
-    this.#logger.limited(kind, () => `fastcgi: closing connection ${this.#peer()}: ${reason}`);
+    this.#logger.limited(kind, () => `fastcgi: closing connection ${peerName(this.socket)}: ${reason}`);
     this.socket.destroy();
   }
 

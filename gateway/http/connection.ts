@@ -23,16 +23,17 @@
  *   input never makes the kernel reset the connection under the reply.
  */
 import type { Socket } from 'node:net';
-import { errorBody } from '../errors.ts';
+import { ERROR_CONTENT_TYPE, errorBody } from '../errors.ts';
 import { handleRequest, reasonPhrase, type HandleOptions, type HeaderList, type ResponseWriter } from '../handler.ts';
 import type { BodySource } from '../environ.ts';
 import type { Logger } from '../logger.ts';
 import { RequestBodyQueue } from '../request-body-queue.ts';
 import { RequestSignal } from '../request-signal.ts';
 import { SocketDrain } from '../socket-drain.ts';
+import { logSocketErrors, peerName } from '../socket-peer.ts';
 import type { TsgiApp } from '../types.ts';
 import { environFromHead, InvalidRequestTarget, type HttpEnvironOptions } from './environ.ts';
-import { ChunkedDecoder, findHeadEnd, HttpParseError, parseRequestHead, type RequestHead } from './wire.ts';
+import { ChunkedDecoder, findHeadEnd, HttpParseError, leadingEmptyLines, parseRequestHead, type RequestHead } from './wire.ts';
 
 /** The largest request head (request line and fields), as node:http's default maxHeaderSize; more gets 431. */
 export const MAX_HEAD_BYTES = 16 * 1024;
@@ -43,8 +44,6 @@ const DISCARD_LIMIT = 64 * 1024;
 /** How long a connection we are closing may take to hang up after our FIN, before it is destroyed (ms). */
 const CLOSE_LINGER_MS = 5_000;
 
-const CR = 0x0d;
-const LF = 0x0a;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 const CHUNK_END = Buffer.from('\r\n', 'latin1');
@@ -56,11 +55,22 @@ export interface ConnectionContext extends HttpEnvironOptions {
   readonly bodyLimit: number | undefined;
   readonly appTimeoutMs: number | undefined;
   readonly keepAliveTimeout: number;
+  /** The fields that end a response after which the connection stays open (keepAliveFields). */
+  readonly keepAliveFields: string;
   readonly headersTimeout: number;
   readonly requestTimeout: number;
   readonly onRequestDone: (() => void) | undefined;
   /** The server is shutting down: every response says Connection: close. */
   readonly draining: boolean;
+}
+
+/**
+ * The fields of a response on a kept connection, as node:http sends them:
+ * Keep-Alive tells a pooling client (node's Agent, undici) when we will close
+ * an idle connection, so that it does not reuse one we are closing.
+ */
+export function keepAliveFields(keepAliveTimeoutMs: number): string {
+  return `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveTimeoutMs / 1000)}\r\n`;
 }
 
 /** The Date header, made at most once a second (as node:http does). */
@@ -72,6 +82,11 @@ function httpDate(): string {
     setTimeout(() => { cachedDate = ''; }, 1000 - (now % 1000)).unref();
   }
   return cachedDate;
+}
+
+/** The status line and the Date field every response starts with. */
+function statusLine(status: number): string {
+  return `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nDate: ${httpDate()}\r\n`;
 }
 
 const NO_BODY: BodySource = { [Symbol.asyncIterator]: () => ({ next: async () => ({ value: undefined, done: true }) }) };
@@ -125,7 +140,7 @@ class Exchange implements ResponseWriter {
   #responseHead(status: number, headers: HeaderList, streamed: boolean): string {
     this.headWritten = true;
     let declared = false;
-    let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nDate: ${httpDate()}\r\n`;
+    let head = statusLine(status);
     for (const [name, value] of headers) {
       if (name === 'content-length') declared = true;
       head += `${name}: ${value}\r\n`;
@@ -148,10 +163,9 @@ class Exchange implements ResponseWriter {
         || (this.head.expectContinue && !this.continueSent);
       if (unreadable) this.keepAlive = false;
     }
-    if (this.#connection.context.draining) this.keepAlive = false;
-    // As node:http does: Keep-Alive tells a pooling client (node's Agent, undici)
-    // when we will close an idle connection, so it does not reuse one we are closing.
-    return `${head}${this.keepAlive ? this.#connection.keepAliveFields : 'Connection: close\r\n'}\r\n`;
+    const { context } = this.#connection;
+    if (context.draining) this.keepAlive = false;
+    return `${head}${this.keepAlive ? context.keepAliveFields : 'Connection: close\r\n'}\r\n`;
   }
 
   sendWhole(status: number, headers: HeaderList, body: Uint8Array): void {
@@ -217,8 +231,6 @@ export class HttpConnection {
   readonly socket: Socket;
   readonly context: ConnectionContext;
   readonly #onClosed: (connection: HttpConnection) => void;
-  /** The fields of a response after which the connection stays open. */
-  readonly keepAliveFields: string;
   #phase: Phase = 'head';
   /** Input not consumed yet: the start of a head, or bytes of a pipelined request. */
   #buffer: Buffer | null = null;
@@ -238,16 +250,10 @@ export class HttpConnection {
     this.socket = socket;
     this.context = context;
     this.#onClosed = onClosed;
-    this.keepAliveFields = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(context.keepAliveTimeout / 1000)}\r\n`;
     this.#since = Date.now();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      // A client that hangs up is routine; anything else is worth a line.
-      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') {
-        context.logger.limited('connection-error', () => `tsgi: http connection ${this.#peer()}: ${error.message}`);
-      }
-    });
+    logSocketErrors(socket, context.logger, 'tsgi: http connection');
     socket.on('close', () => this.#onClose());
   }
 
@@ -305,11 +311,6 @@ export class HttpConnection {
     if (this.idle) this.socket.destroy();
   }
 
-  #peer(): string {
-    const { remoteAddress, remotePort } = this.socket;
-    return remoteAddress ? `${remoteAddress}:${remotePort}` : 'on unix socket';
-  }
-
   #onData(chunk: Buffer): void {
     if (this.#phase === 'closing') return;
     this.#buffer = this.#buffer === null || this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
@@ -351,9 +352,7 @@ export class HttpConnection {
       this.#since = Date.now();
     }
     if (this.#scanned === 0) {
-      // Empty lines before a request line are ignored (RFC 9112 section 2.2).
-      let start = 0;
-      while (start + 1 < buffer.length && buffer[start] === CR && buffer[start + 1] === LF) start += 2;
+      const start = leadingEmptyLines(buffer);
       if (start > 0) {
         this.#buffer = buffer = buffer.subarray(start);
         if (buffer.length === 0) return false;
@@ -403,7 +402,8 @@ export class HttpConnection {
       if (!(error instanceof InvalidRequestTarget)) throw error;
       this.context.logger.limited('bad-request', () => `tsgi: 400 Bad Request: ${error.message}`);
       exchange.keepAlive = false;
-      exchange.sendWhole(400, errorHeaders(400), Buffer.from(errorBody(400)));
+      const body = errorBody(400);
+      exchange.sendWhole(400, errorHeaders(body), Buffer.from(body));
       this.context.onRequestDone?.();
       return;
     }
@@ -459,7 +459,7 @@ export class HttpConnection {
   /** A request the server refuses itself: its answer, then the connection ends. */
   #refuse(error: HttpParseError): void {
     if (this.#phase === 'closing' || this.socket.destroyed) return;
-    this.context.logger.limited('bad-request', () => `tsgi: ${error.status} ${reasonPhrase(error.status)} from ${this.#peer()}: ${error.message}`);
+    this.context.logger.limited('bad-request', () => `tsgi: ${error.status} ${reasonPhrase(error.status)} from ${peerName(this.socket)}: ${error.message}`);
     const exchange = this.#exchange;
     if (exchange && !exchange.finished) {
       // The body broke under a running app: it gets an error from its body, and
@@ -473,8 +473,8 @@ export class HttpConnection {
       }
     }
     const body = errorBody(error.status);
-    let head = `HTTP/1.1 ${error.status} ${reasonPhrase(error.status)}\r\nDate: ${httpDate()}\r\n`;
-    for (const [name, value] of errorHeaders(error.status, body)) head += `${name}: ${value}\r\n`;
+    let head = statusLine(error.status);
+    for (const [name, value] of errorHeaders(body)) head += `${name}: ${value}\r\n`;
     this.write(`${head}Connection: close\r\n\r\n${body}`);
     this.#close();
   }
@@ -492,9 +492,10 @@ export class HttpConnection {
   }
 }
 
-function errorHeaders(status: number, body: string = errorBody(status)): HeaderList {
+/** The fields of the gateway's own answer with `body` (errorBody). */
+function errorHeaders(body: string): HeaderList {
   return [
-    ['content-type', 'text/plain; charset=utf-8'],
+    ['content-type', ERROR_CONTENT_TYPE],
     ['content-length', String(Buffer.byteLength(body))],
   ];
 }

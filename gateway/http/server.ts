@@ -13,7 +13,7 @@ import type { HandleOptions } from '../handler.ts';
 import { defaultLogger, toLogger, type Logger, type LogSink } from '../logger.ts';
 import { DEFAULT_GRACEFUL_TIMEOUT_MS, DEFAULT_SOCKET_MODE } from '../settings.ts';
 import type { TsgiApp } from '../types.ts';
-import { HttpConnection, type ConnectionContext } from './connection.ts';
+import { HttpConnection, keepAliveFields, type ConnectionContext } from './connection.ts';
 import type { HttpEnvironOptions } from './environ.ts';
 import { removeStaleUnixSocket } from '../unix-socket.ts';
 
@@ -59,13 +59,15 @@ export class HttpServer extends NetServer {
 
   constructor(app: TsgiApp, options: HttpServerOptions = {}) {
     super();
+    const keepAliveTimeout = options.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT;
     this.#context = {
       app,
       logger: toLogger(options.log),
       bodyLimit: options.bodyLimit,
       appTimeoutMs: options.appTimeoutMs,
       serverSoftware: options.serverSoftware,
-      keepAliveTimeout: options.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT,
+      keepAliveTimeout,
+      keepAliveFields: keepAliveFields(keepAliveTimeout),
       headersTimeout: options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT,
       requestTimeout: options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT,
       onRequestDone: options.onRequestDone,

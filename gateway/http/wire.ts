@@ -86,6 +86,23 @@ function parseRequestLine(line: string): { method: string; url: string; httpVers
 }
 
 /**
+ * One field line, `text` from `start` to `end` (its CRLF excluded): checked,
+ * and its name and value (surrounding whitespace trimmed) pushed onto
+ * `fields`. The same rules for the head's fields and a chunked body's trailers.
+ */
+function readFieldLine(text: string, start: number, end: number, fields: string[]): void {
+  const first = text.charCodeAt(start);
+  if (first === 0x20 || first === 0x09) throw new HttpParseError(400, 'obsolete line folding');
+  const colon = text.indexOf(':', start);
+  if (colon === -1 || colon > end) throw new HttpParseError(400, 'a field line without a colon');
+  const name = text.slice(start, colon);
+  if (!TOKEN.test(name)) throw new HttpParseError(400, `invalid field name ${JSON.stringify(name)}`);
+  const value = trimOws(text.slice(colon + 1, end));
+  if (BAD_VALUE_BYTE.test(value)) throw new HttpParseError(400, `a control byte in the value of ${name}`);
+  fields.push(name, value);
+}
+
+/**
  * Parses a request head: `head` is the request line and field lines, each
  * ending in CRLF, without the empty line that ends the head (latin1).
  */
@@ -103,16 +120,10 @@ export function parseRequestHead(head: string): RequestHead {
   while (pos < head.length) {
     let end = head.indexOf('\r\n', pos);
     if (end === -1) end = head.length;
-    const first = head.charCodeAt(pos);
-    if (first === 0x20 || first === 0x09) throw new HttpParseError(400, 'obsolete line folding');
-    const colon = head.indexOf(':', pos);
-    if (colon === -1 || colon > end) throw new HttpParseError(400, 'a field line without a colon');
-    const name = head.slice(pos, colon);
-    if (!TOKEN.test(name)) throw new HttpParseError(400, `invalid field name ${JSON.stringify(name)}`);
-    const value = trimOws(head.slice(colon + 1, end));
-    if (BAD_VALUE_BYTE.test(value)) throw new HttpParseError(400, `a control byte in the value of ${name}`);
-    rawHeaders.push(name, value);
+    readFieldLine(head, pos, end, rawHeaders);
     pos = end + 2;
+    const name = rawHeaders[rawHeaders.length - 2]!;
+    const value = rawHeaders[rawHeaders.length - 1]!;
 
     // The few fields that frame the message or steer the connection.
     switch (name.length) {
@@ -153,8 +164,8 @@ export function parseRequestHead(head: string): RequestHead {
     if (transferEncoding.toLowerCase() !== 'chunked') throw new HttpParseError(501, `unsupported transfer coding ${JSON.stringify(transferEncoding)}`);
     chunked = true;
   }
-  if (httpVersion === '1.1' && hosts !== 1) throw new HttpParseError(400, hosts === 0 ? 'no Host in an HTTP/1.1 request' : 'more than one Host');
   if (hosts > 1) throw new HttpParseError(400, 'more than one Host');
+  if (hosts === 0 && httpVersion === '1.1') throw new HttpParseError(400, 'no Host in an HTTP/1.1 request');
 
   let expectContinue = false;
   if (expect !== undefined) {
@@ -172,6 +183,13 @@ export function parseRequestHead(head: string): RequestHead {
 
 const CR = 0x0d;
 const LF = 0x0a;
+
+/** How many bytes of empty lines (CRLF) start `buffer`: ignored before a request line (RFC 9112 section 2.2). */
+export function leadingEmptyLines(buffer: Buffer): number {
+  let start = 0;
+  while (start + 1 < buffer.length && buffer[start] === CR && buffer[start + 1] === LF) start += 2;
+  return start;
+}
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 
@@ -298,9 +316,8 @@ export class ChunkedDecoder {
       this.#state = 'done';
       return;
     }
-    const colon = content.indexOf(':');
-    if (colon <= 0 || !TOKEN.test(content.slice(0, colon))) throw new HttpParseError(400, 'a malformed trailer field');
-    if (BAD_VALUE_BYTE.test(content.slice(colon + 1))) throw new HttpParseError(400, 'a control byte in a trailer field');
+    // Checked like a header field, then dropped.
+    readFieldLine(content, 0, content.length, []);
   }
 }
 
