@@ -3,6 +3,10 @@
  * Routes are relative to the mount (ctx.scriptName); every URL the app
  * makes includes the mount. The contract: docs/design.md#3-the-route-contract.
  */
+// TSGI's Response in place of the global: the same class to the app (instanceof Response),
+// but the gateway writes a string or bytes answer without building undici's object
+// (gateway/lazy-response.ts). The app still runs anywhere a Fetch app runs.
+import { Response } from '../gateway/lazy-response.ts';
 import type { TsgiApp, TsgiContext } from '../gateway/types.ts';
 import { echo } from './echo.ts';
 import { indexPage } from './index-page.ts';

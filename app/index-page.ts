@@ -6,6 +6,7 @@
  * keep them in the `<tr><th>name</th><td><code>value</code></td></tr>` form the
  * integration corpus reads.
  */
+import { Response } from '../gateway/lazy-response.ts';
 import type { TsgiContext } from '../gateway/types.ts';
 import { processFacts } from './process-stats.ts';
 

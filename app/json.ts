@@ -1,3 +1,5 @@
+import { Response } from '../gateway/lazy-response.ts';
+
 /** JSON with object keys sorted at every level, so equal data is equal bytes in every mode. */
 export function sortedJson(value: unknown): string {
   return `${JSON.stringify(sortKeys(value), null, 2)}\n`;
@@ -11,8 +13,7 @@ function sortKeys(value: unknown): unknown {
   );
 }
 
-export function jsonResponse(value: unknown, init: ResponseInit = {}): Response {
-  const headers = new Headers(init.headers);
-  headers.set('content-type', 'application/json');
-  return new Response(sortedJson(value), { ...init, headers });
+/** The sorted JSON with Content-Type application/json; `headers` add to it. */
+export function jsonResponse(value: unknown, init: { status?: number; headers?: Record<string, string> } = {}): Response {
+  return new Response(sortedJson(value), { ...init, headers: { ...init.headers, 'content-type': 'application/json' } });
 }

@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { Response } from './lazy-response.ts';
 
 /**
  * The gateway's own answers (a handler that throws, a body over the limit).

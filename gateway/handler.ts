@@ -17,7 +17,8 @@ import { requestFromEnviron, requestSignalFrom, type BodySource, type TranslateO
 import { errorBody, errorResponse, RequestBodyTooLarge } from './errors.ts';
 import { defaultLogger, type Logger } from './logger.ts';
 import type { RequestSignal } from './request-signal.ts';
-import { readBody } from './response-body.ts';
+import { TsgiResponse } from './lazy-response.ts';
+import { readBody, type ReadBody } from './response-body.ts';
 import type { Environ, TsgiApp } from './types.ts';
 
 export type HeaderList = Array<[name: string, value: string]>;
@@ -82,19 +83,27 @@ export class InvalidResponseHeader extends Error {
   }
 }
 
-/** The app's headers as the transport writes them; throws on anything that could split a response. */
-export function responseHeaders(response: Response): HeaderList {
+/**
+ * The app's headers as the transport writes them: `fields` as Headers iterates
+ * them (lowercase, set-cookie skipped here), then each set-cookie value.
+ * Throws on anything that could split a response.
+ */
+function headerList(fields: Iterable<readonly [string, string]>, setCookies: readonly string[]): HeaderList {
   const list: HeaderList = [];
-  for (const [name, value] of response.headers) {
+  for (const [name, value] of fields) {
     if (name === 'set-cookie' || HOP_BY_HOP.has(name)) continue;
     if (!TOKEN.test(name) || UNSAFE_VALUE.test(value)) throw new InvalidResponseHeader(name);
     list.push([name, value]);
   }
-  for (const cookie of response.headers.getSetCookie()) {
+  for (const cookie of setCookies) {
     if (UNSAFE_VALUE.test(cookie)) throw new InvalidResponseHeader('set-cookie');
     list.push(['set-cookie', cookie]);
   }
   return list;
+}
+
+export function responseHeaders(response: Response): HeaderList {
+  return headerList(response.headers, response.headers.getSetCookie());
 }
 
 export function reasonPhrase(status: number): string {
@@ -115,8 +124,28 @@ function describe(error: unknown): string {
 }
 
 interface Answer {
-  response: Response;
+  status: number;
   headers: HeaderList;
+  /**
+   * The body of an untouched TsgiResponse, already whole (null: it has none).
+   * For any other Response this is null and `response.body` is read.
+   */
+  whole: Uint8Array | null;
+  response: Response | null;
+}
+
+const NO_BODY = new Uint8Array(0);
+
+/**
+ * What the transport writes for a Response. An untouched TsgiResponse
+ * (./lazy-response.ts) gives its parts directly: no Headers, no stream.
+ */
+function answerFrom(response: Response): Answer {
+  const parts = TsgiResponse.untouched(response);
+  if (!parts) return { status: response.status, headers: responseHeaders(response), whole: null, response };
+  const { body } = parts;
+  const whole = body === null ? null : typeof body === 'string' ? Buffer.from(body) : body;
+  return { status: parts.status, headers: headerList(parts.headers, parts.setCookies), whole, response: null };
 }
 
 /**
@@ -143,13 +172,13 @@ function failure(error: unknown, environ: Environ, writer: ResponseWriter, optio
     reportAppError(options, writer, () => `tsgi: ${requestLine(environ)}: ${describe(error)}`);
     response = errorResponse(500);
   }
-  return { response, headers: responseHeaders(response) };
+  return answerFrom(response);
 }
 
 function answer(result: unknown, environ: Environ, writer: ResponseWriter, options: HandleOptions): Answer {
   try {
     if (!(result instanceof Response)) throw new TypeError(`the app returned ${typeof result}, not a Response`);
-    return { response: result, headers: responseHeaders(result) };
+    return answerFrom(result);
   } catch (error) {
     return failure(error, environ, writer, options);
   }
@@ -199,8 +228,6 @@ function callApp(
   });
 }
 
-const NO_BODY = new Uint8Array(0);
-
 /** Head and body in one go, through the transport's sendWhole when it has one. */
 async function sendWhole(writer: ResponseWriter, status: number, headers: HeaderList, body: Uint8Array): Promise<void> {
   if (writer.sendWhole) return writer.sendWhole(status, headers, body);
@@ -219,27 +246,28 @@ export async function handleRequest(
 ): Promise<void> {
   const signal = requestSignalFrom(options.signal);
   const called = callApp(app, environ, openBody, options, signal, writer);
-  const { response, headers } = called instanceof Promise ? await called : called;
+  const { status, headers, whole, response } = called instanceof Promise ? await called : called;
   const method = (environ.REQUEST_METHOD ?? 'GET').toUpperCase();
   const declared = declaredLength(headers);
   let headSent = false;
   try {
-    if (!response.body || bodyless(method, response.status)) {
-      await response.body?.cancel();
-      if (!bodyless(method, response.status) && declared === undefined) headers.push(['content-length', '0']);
+    const source = response?.body ?? null;
+    if (bodyless(method, status) || (whole === null && source === null)) {
+      await source?.cancel();
+      if (!bodyless(method, status) && declared === undefined) headers.push(['content-length', '0']);
       headSent = true;
-      await sendWhole(writer, response.status, headers, NO_BODY);
+      await sendWhole(writer, status, headers, NO_BODY);
       return;
     }
-    const body = await readBody(response.body);
+    const body: ReadBody = whole !== null ? { whole: true, bytes: whole } : await readBody(source);
     if (body.whole && (declared === undefined || declared === body.bytes.byteLength)) {
       if (declared === undefined) headers.push(['content-length', String(body.bytes.byteLength)]);
       headSent = true;
-      await sendWhole(writer, response.status, headers, body.bytes);
+      await sendWhole(writer, status, headers, body.bytes);
       return;
     }
     headSent = true;
-    await writer.sendHead(response.status, headers);
+    await writer.sendHead(status, headers);
     // A streamed body: from here on the client going away must stop the app's stream.
     const stopped = signal.signal;
     let sent = 0;
@@ -267,13 +295,13 @@ export async function handleRequest(
     if (!headSent) {
       // The body failed before anything was sent: a clean 500 is still possible.
       const fallback = failure(error, environ, writer, options);
-      const bytes = Buffer.from(errorBody(fallback.response.status));
+      const bytes = Buffer.from(errorBody(fallback.status));
       fallback.headers.push(['content-length', String(bytes.byteLength)]);
-      await sendWhole(writer, fallback.response.status, fallback.headers, bytes);
+      await sendWhole(writer, fallback.status, fallback.headers, bytes);
       return;
     }
     reportAppError(options, writer, () => `tsgi: response body failed after the head was sent: ${describe(error)}`);
-    await response.body?.cancel().catch(() => {});
+    await response?.body?.cancel().catch(() => {});
     await writer.abort(error);
   }
 }

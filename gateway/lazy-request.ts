@@ -21,6 +21,7 @@
  * (./middleware/genuine-request.ts), which hands it undici's own.
  */
 import { inspect } from 'node:util';
+import { delegateMembers } from './delegate-members.ts';
 import { limitedBody, requestHeaders, requestUrl, type BodySource } from './environ.ts';
 import type { RequestSignal } from './request-signal.ts';
 import type { Environ } from './types.ts';
@@ -103,32 +104,5 @@ export class TsgiRequest {
   }
 }
 
-/**
- * Everything else Request.prototype has, answered by the full Request. Read
- * from Request.prototype itself, so members a newer Node adds are covered too.
- */
-for (const name of Object.getOwnPropertyNames(Request.prototype)) {
-  if (name === 'constructor' || Object.hasOwn(TsgiRequest.prototype, name)) continue;
-  const descriptor = Object.getOwnPropertyDescriptor(Request.prototype, name)!;
-  if (descriptor.get) {
-    Object.defineProperty(TsgiRequest.prototype, name, {
-      configurable: true,
-      enumerable: descriptor.enumerable ?? false,
-      get(this: TsgiRequest) {
-        return (TsgiRequest.full(this) as unknown as Record<string, unknown>)[name];
-      },
-    });
-  } else if (typeof descriptor.value === 'function') {
-    Object.defineProperty(TsgiRequest.prototype, name, {
-      configurable: true,
-      writable: true,
-      enumerable: descriptor.enumerable ?? false,
-      value(this: TsgiRequest, ...args: unknown[]) {
-        const full = TsgiRequest.full(this) as unknown as Record<string, (...a: unknown[]) => unknown>;
-        return full[name]!(...args);
-      },
-    });
-  }
-}
-// instanceof Request, Object.prototype.toString() === '[object Request]'.
-Object.setPrototypeOf(TsgiRequest.prototype, Request.prototype);
+// Everything else Request.prototype has is answered by the full Request.
+delegateMembers(TsgiRequest.prototype, Request.prototype, (request) => TsgiRequest.full(request));

@@ -5,7 +5,7 @@
  * bounded polls, not timings.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,8 @@ afterAll(() => {
 
 it('make dev serves the app and answers with the edited app after a save', { timeout: 60_000 }, async () => {
   cpSync(join(root, 'app'), join(dir, 'app'), { recursive: true });
+  // The app imports TSGI's Response from the gateway beside it, as in the images.
+  symlinkSync(join(root, 'gateway'), join(dir, 'gateway'));
   const appFile = join(dir, 'app', 'app.ts');
   const port = await freePort();
   let output = '';
