@@ -6,7 +6,7 @@
  * console.log) is sent to stderr, which the web server logs, because a single
  * byte of it on stdout would corrupt the response head.
  */
-import { readFileSync, writeSync } from 'node:fs';
+import { fs } from './builtins.ts';
 import { cgiHead } from './cgi-response.ts';
 import { handleRequest, type HandleOptions, type ResponseWriter } from './handler.ts';
 import { expectsBody, type BodySource } from './environ.ts';
@@ -30,7 +30,7 @@ function writeAll(fd: number, data: Uint8Array): void {
   let offset = 0;
   while (offset < data.byteLength) {
     try {
-      offset += writeSync(fd, data, offset, data.byteLength - offset);
+      offset += fs.writeSync(fd, data, offset, data.byteLength - offset);
     } catch (error) {
       // A non-blocking pipe that is momentarily full: wait for the server to read.
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
@@ -93,7 +93,7 @@ async function discardUnreadInput(input: NodeJS.ReadableStream & { destroyed?: b
  * the raw bytes read back from /proc/self/environ (docs/http-policy.md,
  * "Field values"). Without /proc the environment stays as Node decoded it.
  */
-export function withHeaderOctets(env: Environ, raw: () => Buffer = () => readFileSync('/proc/self/environ')): Environ {
+export function withHeaderOctets(env: Environ, raw: () => Buffer = () => fs.readFileSync('/proc/self/environ')): Environ {
   if (!Object.keys(env).some((key) => key.startsWith('HTTP_') && /[^\x00-\x7f]/.test(env[key] ?? ''))) return env;
   let bytes: Buffer;
   try {

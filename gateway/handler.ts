@@ -11,7 +11,7 @@
  * (./lazy-request.ts, ./request-signal.ts), and a body that is there at once
  * goes out in one write with its Content-Length (./response-body.ts).
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from './status-codes.ts';
 import { deadlineQueue } from './deadline.ts';
 import { requestFromEnviron, requestSignalFrom, type BodySource, type TranslateOptions } from './environ.ts';
 import { errorBody, errorResponse, RequestBodyTooLarge } from './errors.ts';
@@ -177,8 +177,9 @@ function failure(error: unknown, environ: Environ, writer: ResponseWriter, optio
 
 function answer(result: unknown, environ: Environ, writer: ResponseWriter, options: HandleOptions): Answer {
   try {
-    if (!(result instanceof Response)) throw new TypeError(`the app returned ${typeof result}, not a Response`);
-    return answerFrom(result);
+    // TsgiResponse first: reading the global Response loads undici (a CGI process may never need it).
+    if (!(result instanceof TsgiResponse || result instanceof Response)) throw new TypeError(`the app returned ${typeof result}, not a Response`);
+    return answerFrom(result as Response);
   } catch (error) {
     return failure(error, environ, writer, options);
   }
@@ -207,7 +208,7 @@ function callApp(
   } catch (error) {
     return failure(error, environ, writer, options);
   }
-  if (!isThenable(result)) return answer(result, environ, writer, options);
+  if (result instanceof TsgiResponse || !isThenable(result)) return answer(result, environ, writer, options);
   const ms = options.appTimeoutMs ?? DEFAULT_APP_TIMEOUT_MS;
   return new Promise<Answer>((resolve) => {
     const deadline = deadlineQueue(ms).add(() => {

@@ -20,8 +20,8 @@
  * pass `request.clone()`, or wrap the app in genuineRequest()
  * (./middleware/genuine-request.ts), which hands it undici's own.
  */
-import { inspect } from 'node:util';
-import { delegateMembers } from './delegate-members.ts';
+import { util } from './builtins.ts';
+import { delegateMembers, REQUEST_MEMBERS } from './delegate-members.ts';
 import { limitedBody, requestHeaders, requestUrl, type BodySource } from './environ.ts';
 import type { RequestSignal } from './request-signal.ts';
 import type { Environ } from './types.ts';
@@ -99,10 +99,11 @@ export class TsgiRequest {
     return new Request(TsgiRequest.full(this).clone(), { signal: this.signal });
   }
 
-  [inspect.custom](depth: number, options: object): string {
-    return inspect(TsgiRequest.full(this), { ...options, depth });
+  [util.inspect.custom](depth: number, options: object): string {
+    return util.inspect(TsgiRequest.full(this), { ...options, depth });
   }
 }
 
 // Everything else Request.prototype has is answered by the full Request.
-delegateMembers(TsgiRequest.prototype, Request.prototype, (request) => TsgiRequest.full(request));
+// Behind it, Request.prototype, read only when instanceof asks (see delegate-members.ts).
+delegateMembers(TsgiRequest.prototype, 'Request', REQUEST_MEMBERS, (request) => TsgiRequest.full(request));

@@ -23,10 +23,8 @@
  * undici Response from the same parts and delegates to it. Once built, it is
  * the truth: the gateway then reads it like any other Response.
  */
-import { inspect } from 'node:util';
-import { delegateMembers } from './delegate-members.ts';
-
-const UndiciResponse = globalThis.Response;
+import { util } from './builtins.ts';
+import { delegateMembers, RESPONSE_MEMBERS } from './delegate-members.ts';
 
 /** undici's default Content-Type for a string body (fetch spec, "extract a body"). */
 const TEXT_TYPE = 'text/plain;charset=UTF-8';
@@ -139,7 +137,7 @@ export class TsgiResponse {
 
   constructor(body?: BodyInit | null, init?: ResponseInit) {
     this.#parts = partsOf(body, init, typeof body === 'string' ? TEXT_TYPE : null) ?? null;
-    this.#full = this.#parts ? null : new UndiciResponse(body, init);
+    this.#full = this.#parts ? null : new globalThis.Response(body, init);
   }
 
   /** As undici's Response.json(): the JSON text as the body, application/json unless init says otherwise. */
@@ -151,9 +149,19 @@ export class TsgiResponse {
     if (parts) response.#parts = parts;
     else {
       response.#parts = null;
-      response.#full = UndiciResponse.json(data, init);
+      response.#full = globalThis.Response.json(data, init);
     }
     return response as unknown as Response;
+  }
+
+  /** undici's own: a network error. */
+  static error(): Response {
+    return globalThis.Response.error();
+  }
+
+  /** undici's own: the checks on the URL and the status are its. */
+  static redirect(url: string | URL, status?: number): Response {
+    return globalThis.Response.redirect(url, status);
   }
 
   /** The parts to write, if nothing has built the undici Response yet (then read that instead). */
@@ -168,7 +176,7 @@ export class TsgiResponse {
     const parts = response.#parts!;
     const headers: Array<[string, string]> = parts.headers.map(([name, value]) => [name, value]);
     for (const cookie of parts.setCookies) headers.push(['set-cookie', cookie]);
-    response.#full = new UndiciResponse(parts.body as BodyInit | null, { status: parts.status, statusText: parts.statusText, headers });
+    response.#full = new globalThis.Response(parts.body as BodyInit | null, { status: parts.status, statusText: parts.statusText, headers });
     response.#parts = null;
     return response.#full;
   }
@@ -202,15 +210,14 @@ export class TsgiResponse {
     return this.#parts ? false : this.#full!.bodyUsed;
   }
 
-  [inspect.custom](depth: number, options: object): string {
-    return inspect(TsgiResponse.full(this), { ...options, depth });
+  [util.inspect.custom](depth: number, options: object): string {
+    return util.inspect(TsgiResponse.full(this), { ...options, depth });
   }
 }
 
 // Every other member of Response.prototype is answered by the undici Response;
-// Response.error() and Response.redirect() are inherited as they are.
-delegateMembers(TsgiResponse.prototype, UndiciResponse.prototype, (response) => TsgiResponse.full(response));
-Object.setPrototypeOf(TsgiResponse, UndiciResponse);
+// behind them, Response.prototype, read only when instanceof asks (see delegate-members.ts).
+delegateMembers(TsgiResponse.prototype, 'Response', RESPONSE_MEMBERS, (response) => TsgiResponse.full(response));
 
 /** For apps: `import { Response } from '.../lazy-response.ts'` shadows the global in that module only. */
 export const Response = TsgiResponse as unknown as typeof globalThis.Response;

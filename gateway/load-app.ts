@@ -4,9 +4,7 @@
  * TSGI app, or a Hono-style object with a fetch(request) method. Failing to
  * load is a boot error naming the module, never a half-started server.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fs, path as paths, url } from './builtins.ts';
 import type { TsgiApp } from './types.ts';
 
 export class AppLoadError extends Error {
@@ -23,10 +21,10 @@ export class AppLoadError extends Error {
  */
 export function appSpecifier(file: string, cwd: string = process.cwd()): string {
   if (/^[a-z][a-z0-9+.-]+:/i.test(file)) return file;
-  const path = resolve(cwd, file);
+  const path = paths.resolve(cwd, file);
   // A source file name is a path even when it does not exist, so the error says "file not found".
   const looksLikeFile = /\.(?:[mc]?[jt]s)$/.test(file);
-  if (file.startsWith('.') || isAbsolute(file) || looksLikeFile || existsSync(path)) return pathToFileURL(path).href;
+  if (file.startsWith('.') || paths.isAbsolute(file) || looksLikeFile || fs.existsSync(path)) return url.pathToFileURL(path).href;
   return file;
 }
 

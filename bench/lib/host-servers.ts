@@ -3,7 +3,8 @@
  * references a reader would pick, all serving the same tiny Fetch app
  * (bench/host/tiny-app.ts) or the same bytes, on 127.0.0.1.
  *   HTTP:    bare node:http, node:http + the undici Response, @hono/node-server
- *            (default, and without replacing Node's Request/Response), tsgi http.
+ *            (default, and without replacing Node's Request/Response), tsgi http
+ *            with the app on the global Response and on TSGI's (bench/host/tiny-app-lazy-response.ts).
  *   FastCGI: one local nginx (Debian's) -> tsgi fastcgi, -> node-fastcgi, and its own `return 200`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,9 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** The tiny app on TSGI's Response (gateway/lazy-response.ts): the row to set beside @hono/node-server's default. */
+export const TSGI_OWN_RESPONSE_ROW = "tsgi http --workers 0 (TSGI's Response)";
 
 export interface HostTarget {
   /** Row name in the results. */
@@ -111,6 +115,7 @@ export async function startHostServers(root: string, basePort = 18900): Promise<
   startProcess(node, [host('hono-node-server.ts'), String(port(3))], { cwd: root });
   startProcess(node, [host('hono-node-server-real-globals.ts'), String(port(4))], { cwd: root });
   startProcess(node, [tsgi, 'http', tiny, '--workers', '0', '--bind', `127.0.0.1:${port(5)}`], { cwd: root });
+  startProcess(node, [tsgi, 'http', host('tiny-app-lazy-response.ts'), '--workers', '0', '--bind', `127.0.0.1:${port(9)}`], { cwd: root });
   startProcess(node, [tsgi, 'fastcgi', tiny, '--bind', `unix:${dir}/tsgi.sock`, '--socket-mode', '666'], { cwd: root });
   startProcess(node, [host('node-fastcgi-server.ts'), `${dir}/node-fastcgi.sock`], { cwd: root });
   writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, { tsgi: port(6), nodeFastcgi: port(7), ret: port(8) }));
@@ -120,7 +125,8 @@ export async function startHostServers(root: string, basePort = 18900): Promise<
   // rows its goals compare it with, each FastCGI row next to its reference.
   const targets: HostTarget[] = [
     { name: 'node:http (bare)', group: 'http', url: `http://127.0.0.1:${port(1)}/hello`, note: 'writes the bytes, no Fetch objects' },
-    { name: 'tsgi http --workers 0', group: 'http', url: `http://127.0.0.1:${port(5)}/hello`, reference: 'node:http (bare)' },
+    { name: 'tsgi http --workers 0', group: 'http', url: `http://127.0.0.1:${port(5)}/hello`, reference: 'node:http (bare)', note: 'the app on the global (undici) Response' },
+    { name: TSGI_OWN_RESPONSE_ROW, group: 'http', url: `http://127.0.0.1:${port(9)}/hello`, reference: 'node:http (bare)', note: "the app imports TSGI's Response; nothing global replaced" },
     { name: 'node:http + undici Response', group: 'http', url: `http://127.0.0.1:${port(2)}/hello`, reference: 'node:http (bare)', note: 'the floor for a gateway on node:http that keeps Node\'s globals' },
     { name: '@hono/node-server (Node\'s Response)', group: 'http', url: `http://127.0.0.1:${port(4)}/hello`, reference: 'node:http (bare)', note: 'overrideGlobalObjects: false' },
     { name: '@hono/node-server (default)', group: 'http', url: `http://127.0.0.1:${port(3)}/hello`, reference: 'node:http (bare)', note: 'replaces global Request/Response with its own' },
