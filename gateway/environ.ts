@@ -6,6 +6,7 @@
  * reached. Go's net/http/cgi RequestFromMap is the model.
  */
 import { RequestBodyTooLarge } from './errors.ts';
+import { TOKEN } from './http-token.ts';
 import { TsgiRequest } from './lazy-request.ts';
 import { RequestSignal } from './request-signal.ts';
 import type { Environ, TsgiContext } from './types.ts';
@@ -216,12 +217,11 @@ export function limitedBody(open: () => BodySource, length: number | undefined, 
  */
 const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
-const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function requestMethod(raw: string): string {
   if (NORMALIZED_METHODS.has(raw)) return raw;
   const upper = raw.toUpperCase();
-  if (!METHOD_TOKEN.test(raw)) throw new TypeError(`'${raw}' is not a valid HTTP method.`);
+  if (!TOKEN.test(raw)) throw new TypeError(`'${raw}' is not a valid HTTP method.`);
   if (FORBIDDEN_METHODS.has(upper)) throw new TypeError(`'${raw}' HTTP method is unsupported.`);
   return NORMALIZED_METHODS.has(upper) ? upper : raw;
 }

@@ -15,6 +15,7 @@ import { STATUS_CODES } from './status-codes.ts';
 import { deadlineQueue } from './deadline.ts';
 import { requestFromEnviron, requestSignalFrom, type BodySource, type TranslateOptions } from './environ.ts';
 import { errorBody, errorResponse, RequestBodyTooLarge } from './errors.ts';
+import { TOKEN } from './http-token.ts';
 import { defaultLogger, type Logger } from './logger.ts';
 import type { RequestSignal } from './request-signal.ts';
 import { TsgiResponse } from './lazy-response.ts';
@@ -73,7 +74,6 @@ const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'status',
 ]);
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_VALUE = /[\r\n\0]/;
 
 export class InvalidResponseHeader extends Error {

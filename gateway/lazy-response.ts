@@ -25,13 +25,13 @@
  */
 import { util } from './builtins.ts';
 import { delegateMembers, RESPONSE_MEMBERS } from './delegate-members.ts';
+// A header name undici accepts is a token.
+import { TOKEN } from './http-token.ts';
 
 /** undici's default Content-Type for a string body (fetch spec, "extract a body"). */
 const TEXT_TYPE = 'text/plain;charset=UTF-8';
 const JSON_TYPE = 'application/json';
 
-/** A header name undici accepts: an RFC 9110 token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What undici rejects in a value once leading and trailing whitespace is trimmed; and above U+00FF (not a ByteString). */
 const BAD_VALUE = /[\0\r\n\u0100-\uffff]/;
 /** The reason-phrase rule undici checks statusText against. */

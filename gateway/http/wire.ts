@@ -12,6 +12,7 @@
  * refusal is an HttpParseError with the status to answer; the connection is
  * closed after it, since nothing after a broken message can be trusted.
  */
+import { TOKEN } from '../http-token.ts';
 
 /** A request the server refuses before the app sees it; the connection closes after the answer. */
 export class HttpParseError extends Error {
@@ -39,7 +40,6 @@ export interface RequestHead {
   readonly expectContinue: boolean;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Field values: HTAB, SP, VCHAR and obs-text (RFC 9110 section 5.5); any other control byte is refused. */
 const BAD_VALUE_BYTE = /[\0-\x08\n-\x1f\x7f]/;
 /** A request target has no whitespace or control bytes (RFC 9112 section 3.2). */
