@@ -130,13 +130,15 @@ export class FastCgiConnection {
   /** A request without FCGI_KEEP_CONN ended, or the server is shutting down. */
   #endWhenIdle = false;
   #draining = false;
+  /** Whether any request has finished: until one has, the web server may still be sending its first. */
+  #finishedAny = false;
   /**
-   * Whether the web server may still send input: 'none-yet' before any request
-   * has finished, 'all-read' while every finished one had received its whole
-   * FCGI_STDIN (the empty record), 'may-follow' once one had not, or was
-   * rejected (its PARAMS and STDIN may still come, and are ignored).
+   * Finished (or rejected) requests whose FCGI_STDIN has not ended yet: the
+   * web server may still send records for them, which are read and ignored.
    */
-  #input: 'none-yet' | 'all-read' | 'may-follow' = 'none-yet';
+  readonly #stdinOwed = new Set<number>();
+  /** Inside #onData's loop: the records after the current one are already here. */
+  #dispatching = false;
   readonly #onClosed: ((connection: FastCgiConnection) => void) | undefined;
 
   constructor(socket: Socket, app: TsgiApp, slots: RequestSlots, options: FastCgiConnectionOptions = {}) {
@@ -184,6 +186,7 @@ export class FastCgiConnection {
   }
 
   #onData(chunk: Buffer): void {
+    this.#dispatching = true;
     try {
       for (const record of this.#decoder.push(chunk)) {
         if (this.socket.destroyed) return;
@@ -192,7 +195,14 @@ export class FastCgiConnection {
     } catch (error) {
       const reason = error instanceof FastCgiProtocolError ? error.message : `internal error: ${(error as Error)?.stack ?? error}`;
       this.#closeBroken('malformed-input', reason);
+      return;
+    } finally {
+      this.#dispatching = false;
     }
+    // A request answered while its records were being read (a synchronous
+    // app) ends here, once the rest of the chunk, usually its empty
+    // FCGI_STDIN, has been seen: see #endIfIdle.
+    this.#endIfIdle();
   }
 
   #closeBroken(kind: FloodKind, reason: string): void {
@@ -223,7 +233,11 @@ export class FastCgiConnection {
       }
       case FCGI_STDIN: {
         const request = this.#requests.get(requestId);
-        if (!request) return;
+        if (!request) {
+          // Left over from a request already answered (or rejected): ignored, but its end is noted.
+          if (content.byteLength === 0 && this.#stdinOwed.delete(requestId)) this.#endIfIdle();
+          return;
+        }
         if (content.byteLength === 0) request.body.end();
         // Copied: the record is a slice of a socket chunk the decoder may keep whole.
         else request.body.push(Buffer.from(content));
@@ -260,6 +274,8 @@ export class FastCgiConnection {
     const { role, flags } = decodeBeginRequestBody(content);
     const keepConn = (flags & FCGI_KEEP_CONN) !== 0;
     if (this.#requests.has(id)) throw new FastCgiProtocolError(`FCGI_BEGIN_REQUEST for request ${id}, which is still active`);
+    // The web server has moved on: nothing more comes for an earlier request with this id.
+    this.#stdinOwed.delete(id);
     if (role !== FCGI_RESPONDER) return this.#reject(id, FCGI_UNKNOWN_ROLE, keepConn);
     if (this.#draining) return this.#reject(id, FCGI_OVERLOADED, keepConn);
     if (!this.#multiplex && this.#requests.size > 0) return this.#reject(id, FCGI_CANT_MPX_CONN, keepConn);
@@ -281,7 +297,8 @@ export class FastCgiConnection {
 
   #reject(id: number, protocolStatus: number, keepConn: boolean): void {
     this.#send(encodeRecord(FCGI_END_REQUEST, id, encodeEndRequestBody(0, protocolStatus)));
-    this.#input = 'may-follow';
+    // Its PARAMS and STDIN may still come, and are ignored.
+    this.#stdinOwed.add(id);
     if (!keepConn) this.#endWhenIdle = true;
     this.#endIfIdle();
   }
@@ -387,8 +404,8 @@ export class FastCgiConnection {
     if (this.#requests.get(request.id) !== request) return;
     this.#requests.delete(request.id);
     this.#slots.active--;
-    if (!request.body.ended) this.#input = 'may-follow';
-    else if (this.#input === 'none-yet') this.#input = 'all-read';
+    this.#finishedAny = true;
+    if (!request.body.ended) this.#stdinOwed.add(request.id);
     // Whatever STDIN is still queued or on its way is nobody's now.
     request.body.discard();
     if (!request.keepConn) this.#endWhenIdle = true;
@@ -396,19 +413,20 @@ export class FastCgiConnection {
   }
 
   #endIfIdle(): void {
-    if (!this.#endWhenIdle || this.#requests.size > 0 || this.socket.destroyed) return;
-    if (this.socket.writableLength === 0 && this.#decoder.pendingBytes === 0 && this.#input === 'all-read') {
+    if (!this.#endWhenIdle || this.#requests.size > 0 || this.socket.destroyed || this.#dispatching) return;
+    if (this.socket.writableLength === 0 && this.#decoder.pendingBytes === 0 && this.#finishedAny && this.#stdinOwed.size === 0) {
       // Everything we wrote is in the kernel and the web server has sent all it
       // meant to: a plain close, as Go's fcgi child and php-fpm do. It spares the
       // shutdown(), the wait for the peer's EOF and its read: without
       // FCGI_KEEP_CONN (lighttpd, mod_fcgid) that is a round trip per request.
+      // (Also after a half-close below, once the owed input has come.)
       this.socket.destroy();
       return;
     }
     // Output still queued, or input still due (a body the app did not read):
     // a half-close flushes ours and keeps reading theirs, so that closing with
     // unread bytes never makes the kernel reset the connection under the reply.
-    this.socket.end();
+    if (!this.socket.writableEnded) this.socket.end();
   }
 
   #bodyFull(id: number, full: boolean): void {

@@ -26,6 +26,7 @@ import {
   RecordDecoder,
 } from '../../gateway/fastcgi/protocol.ts';
 import { serveFastCgi, type FastCgiOptions, type FastCgiServer } from '../../gateway/fastcgi/server.ts';
+import { Response as TsgiResponse } from '../../gateway/lazy-response.ts';
 import app from '../fixtures/fastcgi-echo-app.ts';
 import { waitFor } from '../fixtures/nginx-runner.ts';
 import { cgiParams } from '../fixtures/fastcgi-params.ts';
@@ -178,6 +179,26 @@ describe('FastCGI connection', () => {
     // What the web server sees: the end of the stream (its side stays open, as asked).
     await waitFor(async () => c.socket.readableEnded, 'the end of the stream', 1000);
     expect(c.socket.readableEnded).toBe(true);
+  });
+
+  it('without FCGI_KEEP_CONN closes at once after a synchronous answer, given while the rest of the request was still unread', async () => {
+    // yourapplication's /hello answers synchronously: the answer is written while its empty
+    // FCGI_PARAMS record is dispatched, before the FCGI_STDIN record that came in the same chunk.
+    const path = join(dir, `s${socketCounter++}.sock`);
+    const server = await serveFastCgi(() => new TsgiResponse('at once\n'), { kind: 'unix', path }, { log: (line) => logs.push(line) });
+    servers.push(server);
+    const c = await FastCgiClient.connect({ path, allowHalfOpen: true });
+    clients.push(c);
+    // One write for the whole request, as lighttpd and mod_fcgid send it.
+    c.socket.cork();
+    c.begin(1);
+    c.params(1, cgiParams('/hello'));
+    c.stdin(1, Buffer.alloc(0));
+    c.socket.uncork();
+    expect(parseCgiResponse((await c.result(1)).stdout).body.toString()).toBe('at once\n');
+    // The peer never closes its side: only a server that saw the STDIN's end closes by itself.
+    await waitFor(async () => server.connections === 0, 'the server to let go of the connection', 1000);
+    expect(server.connections).toBe(0);
   });
 
   it('without FCGI_KEEP_CONN and a body the app never read, the whole answer arrives and the close is clean, not a reset', async () => {
