@@ -8,16 +8,18 @@
  * HTTP_* variables; configs/apache/fcgid.conf sets it for the warm-up's own
  * requests from inside the container.
  */
+import { Response as TsgiResponse } from '../lazy-response.ts';
 import type { TsgiApp } from '../types.ts';
 
 const MAX_HOLD_MS = 5_000;
 
 export function holdForSpawn(app: TsgiApp): TsgiApp {
-  return async (request, ctx) => {
+  // Not an async function: every other request goes to the app as it is, so a
+  // synchronous answer stays synchronous (no promise, no deadline, no microtasks).
+  return (request, ctx) => {
     const hold = ctx.environ.TSGI_HOLD_MS;
     if (hold === undefined) return app(request, ctx);
     const ms = Math.min(MAX_HOLD_MS, /^\d{1,5}$/.test(hold) ? Number(hold) : 0);
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return new Response(null, { status: 204 });
+    return new Promise((resolve) => setTimeout(() => resolve(new TsgiResponse(null, { status: 204 })), ms));
   };
 }

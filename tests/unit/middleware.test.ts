@@ -221,7 +221,10 @@ describe('holdForSpawn', () => {
     expect((await app(held.request, held.context)).status).toBe(204);
     expect(called).toBe(0);
     const plain = requestFromEnviron({ REQUEST_METHOD: 'GET', PATH_INFO: '/', HTTP_TSGI_HOLD_MS: '5000' }, null);
-    expect(await (await app(plain.request, plain.context)).text()).toBe('app');
+    const answer = app(plain.request, plain.context);
+    // The app's own answer, as it gave it: a synchronous app stays synchronous (no promise, no deadline).
+    expect(answer).toBeInstanceOf(Response);
+    expect(await (answer as Response).text()).toBe('app');
     expect(called).toBe(1);
   });
 });
