@@ -141,7 +141,7 @@ const NO_BODY = new Uint8Array(0);
  * (./lazy-response.ts) gives its parts directly: no Headers, no stream.
  */
 function answerFrom(response: Response): Answer {
-  const parts = TsgiResponse.untouched(response);
+  const parts = TsgiResponse.take(response);
   if (!parts) return { status: response.status, headers: responseHeaders(response), whole: null, response };
   const { body } = parts;
   const whole = body === null ? null : typeof body === 'string' ? Buffer.from(body) : body;

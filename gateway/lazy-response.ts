@@ -134,6 +134,8 @@ function partsOf(body: unknown, init: unknown, defaultType: string | null): Part
 export class TsgiResponse {
   #parts: Parts | null;
   #full: Response | null;
+  /** The gateway has written the body (see take): it is used, as undici's is once read. */
+  #bodyTaken = false;
 
   constructor(body?: BodyInit | null, init?: ResponseInit) {
     this.#parts = partsOf(body, init, typeof body === 'string' ? TEXT_TYPE : null) ?? null;
@@ -164,21 +166,35 @@ export class TsgiResponse {
     return globalThis.Response.redirect(url, status);
   }
 
-  /** The parts to write, if nothing has built the undici Response yet (then read that instead). */
-  static untouched(response: Response): ResponseParts | undefined {
+  /**
+   * The parts to write, if nothing has built the undici Response yet (then
+   * read that instead). Taking them uses the body, as the gateway reading an
+   * undici Response does: a Response with a body that is returned again
+   * (say, a module-level constant) fails the second time, as undici's does,
+   * instead of being written twice.
+   */
+  static take(response: Response): ResponseParts | undefined {
     if (!(#parts in response)) return undefined;
-    return (response as unknown as TsgiResponse).#parts ?? undefined;
+    const self = response as unknown as TsgiResponse;
+    const parts = self.#parts;
+    if (!parts) return undefined;
+    if (self.#bodyTaken) throw new TypeError('Body is unusable: Body has already been read');
+    if (parts.body !== null) self.#bodyTaken = true;
+    return parts;
   }
 
-  /** The undici Response, built once from the same parts. */
+  /** The undici Response, built once from the same parts (with its body used if the gateway took it). */
   static full(response: TsgiResponse): Response {
     if (response.#full) return response.#full;
     const parts = response.#parts!;
     const headers: Array<[string, string]> = parts.headers.map(([name, value]) => [name, value]);
     for (const cookie of parts.setCookies) headers.push(['set-cookie', cookie]);
-    response.#full = new globalThis.Response(parts.body as BodyInit | null, { status: parts.status, statusText: parts.statusText, headers });
+    const full = new globalThis.Response(parts.body as BodyInit | null, { status: parts.status, statusText: parts.statusText, headers });
+    // Read, as the gateway would have read undici's: bodyUsed, and text(), clone()... refuse.
+    if (response.#bodyTaken) void full.body!.getReader().read();
+    response.#full = full;
     response.#parts = null;
-    return response.#full;
+    return full;
   }
 
   get status(): number {
@@ -207,7 +223,7 @@ export class TsgiResponse {
   }
 
   get bodyUsed(): boolean {
-    return this.#parts ? false : this.#full!.bodyUsed;
+    return this.#parts ? this.#bodyTaken : this.#full!.bodyUsed;
   }
 
   [util.inspect.custom](depth: number, options: object): string {

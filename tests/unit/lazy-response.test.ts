@@ -150,11 +150,27 @@ describe('a lazy Response, seen from the app', () => {
 
   it('gives the gateway its parts only while untouched', () => {
     const response = new LazyResponse('x', { status: 201 });
-    expect(TsgiResponse.untouched(response)).toEqual({
+    expect(TsgiResponse.take(response)).toEqual({
       status: 201, statusText: '', headers: [['content-type', 'text/plain;charset=UTF-8']], setCookies: [], body: 'x',
     });
     void response.body;
-    expect(TsgiResponse.untouched(response)).toBeUndefined();
-    expect(TsgiResponse.untouched(new Genuine('x'))).toBeUndefined();
+    expect(TsgiResponse.take(response)).toBeUndefined();
+    expect(TsgiResponse.take(new Genuine('x'))).toBeUndefined();
+  });
+
+  it('is used once written, like undici’s: returned again it fails (500), and its body can no longer be read', async () => {
+    for (const Class of [Genuine, LazyResponse]) {
+      const once = new Class('only once\n');
+      expect(await written(() => once)).toMatchObject({ status: 200, body: 'only once\n' });
+      expect(once.bodyUsed).toBe(true);
+      expect(await written(() => once)).toMatchObject({ status: 500 });
+      await expect(once.text()).rejects.toThrow(TypeError);
+      expect(() => once.clone()).toThrow(TypeError);
+      // Without a body there is nothing to use up: written as often as it is returned.
+      const empty = new Class(null, { status: 204 });
+      expect((await written(() => empty)).status).toBe(204);
+      expect((await written(() => empty)).status).toBe(204);
+      expect(empty.bodyUsed).toBe(false);
+    }
   });
 });
