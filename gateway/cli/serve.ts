@@ -3,7 +3,7 @@
  * settings table builds for it (../settings.ts): every setting given or
  * defaulted reaches the transport through its row, nothing is spelled here.
  */
-import { runCgi } from '../cgi.ts';
+import { divertStdoutToStderr, runCgi } from '../cgi.ts';
 import { runFastCgiOrCgi, serveFastCgi } from '../fastcgi/server.ts';
 import { closeGracefully, serveHttp } from '../http/server.ts';
 import { runPrefork } from '../http/prefork.ts';
@@ -26,6 +26,7 @@ export async function serve(options: CliOptions, cores: number): Promise<void> {
   switch (scopeOf(transport, settings.workers ?? 0)) {
     case 'cgi': {
       const { trustProxy, hideMount, ...cgi } = optionsFor('cgi', settings);
+      divertStdoutToStderr(); // before the app module is loaded (see cgi.ts)
       await runCgi(await app(appModule, { trustProxy, hideMount }), { ...cgi, log: logger });
       return;
     }

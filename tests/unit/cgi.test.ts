@@ -9,6 +9,7 @@ const appEntry = `${root}app/yourapplication.cgi.ts`;
 const cgiEntry = `${root}tests/fixtures/cgi-entry.ts`;
 const misbehaving = `${root}tests/fixtures/misbehaving-app.ts`;
 const fetchOnly = `${root}tests/fixtures/fetch-only-app.ts`;
+const stdoutKeeping = `${root}tests/fixtures/stdout-keeping-app.ts`;
 
 describe('CGI transport, as a real child process', () => {
   it('serves /hello at the root with a Status line and exact body', async () => {
@@ -58,6 +59,19 @@ describe('CGI transport, as a real child process', () => {
     expect(r.stdout.toString()).not.toContain('stray');
     expect(r.stderr).toContain('Status: 666 Injected');
     expect(r.stderr).toContain('more stray output');
+  });
+
+  it('an app that keeps process.stdout from its import on still writes to stderr (the entry script and tsgi cgi)', async () => {
+    const runs = [
+      await runCgiScript([appEntry], { REQUEST_METHOD: 'GET', PATH_INFO: '/', APP_MODULE: stdoutKeeping }),
+      await runCgiScript([`${root}gateway/bin/tsgi.ts`, 'cgi', stdoutKeeping], { REQUEST_METHOD: 'GET', PATH_INFO: '/' }),
+    ];
+    for (const r of runs) {
+      expect(r.status).toBe(200);
+      expect(r.body.toString()).toBe('clean body\n');
+      expect(r.stdout.toString()).not.toContain('kept-stdout');
+      expect(r.stderr).toContain('kept-stdout output');
+    }
   });
 
   it('a throwing handler gives the fixed 500 and its stack on stderr', async () => {
