@@ -15,8 +15,6 @@ import type { Environ, TsgiApp } from './types.ts';
 
 const STDOUT_FD = 1;
 
-let stdoutDiverted = false;
-
 /**
  * From now on `process.stdout` is `process.stderr` (console.log included,
  * which looks process.stdout up on its first write). A getter, not a patched
@@ -27,8 +25,7 @@ let stdoutDiverted = false;
  * (app/yourapplication.cgi.ts does); runCgi calls it too.
  */
 export function divertStdoutToStderr(): void {
-  if (stdoutDiverted) return;
-  stdoutDiverted = true;
+  // Calling it again defines the same getter: harmless.
   Object.defineProperty(process, 'stdout', { configurable: true, enumerable: true, get: () => process.stderr });
 }
 

@@ -234,8 +234,9 @@ export class FastCgiConnection {
       case FCGI_STDIN: {
         const request = this.#requests.get(requestId);
         if (!request) {
-          // Left over from a request already answered (or rejected): ignored, but its end is noted.
-          if (content.byteLength === 0 && this.#stdinOwed.delete(requestId)) this.#endIfIdle();
+          // Left over from a request already answered (or rejected): ignored, but its end is
+          // noted (#onData ends the connection after the chunk if that was all it waited for).
+          if (content.byteLength === 0) this.#stdinOwed.delete(requestId);
           return;
         }
         if (content.byteLength === 0) request.body.end();
@@ -297,10 +298,10 @@ export class FastCgiConnection {
 
   #reject(id: number, protocolStatus: number, keepConn: boolean): void {
     this.#send(encodeRecord(FCGI_END_REQUEST, id, encodeEndRequestBody(0, protocolStatus)));
-    // Its PARAMS and STDIN may still come, and are ignored.
+    // Its PARAMS and STDIN may still come, and are ignored. (Always called while a
+    // chunk is dispatched: #onData ends the connection after it, if it should.)
     this.#stdinOwed.add(id);
     if (!keepConn) this.#endWhenIdle = true;
-    this.#endIfIdle();
   }
 
   #params(request: ActiveRequest, content: Buffer): void {
