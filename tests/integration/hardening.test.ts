@@ -66,7 +66,8 @@ describe.each(targets.map((t) => [label(t), t] as const))('%s', (_label, t) => {
 
   // apache-fcgid still runs 2 prefork children (issue 6: mod_fcgid sleeps 1 s when
   // more requests than app processes reach it), so 2 slow heads hold the whole
-  // server; the queue that would lift that limit is not built yet (see configs/README.md).
+  // server; the queue that would lift that limit is an experiment so far
+  // (docs/experiments/mod-fcgid-wait-line/, configs/README.md).
   test.skipIf(t.mode === 'apache-fcgid')(
     `${SLOW_CONNECTIONS} slow request heads: /hello still answers, and the server closes them after its ${HEADER_TIMEOUT_S} s header timeout`,
     { timeout: 60_000 },
