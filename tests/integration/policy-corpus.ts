@@ -82,6 +82,11 @@ export const POLICY_CORPUS: PolicyCase[] = [
   { name: 'a Content-Length trailer does not frame the body', rfc: 'RFC 9112 7.1.2; RFC 9110 6.5.1', request: post('Transfer-Encoding: chunked\r\n', '3\r\nabc\r\n0\r\nContent-Length: 9\r\n\r\n'), expect: posted('abc') },
   { name: 'chunked body in 1-byte chunks', rfc: 'RFC 9112 7.1', request: post('Transfer-Encoding: chunked\r\n', '1\r\na\r\n1\r\nb\r\n1\r\nc\r\n0\r\n\r\n'), expect: posted('abc') },
   { name: 'upper-case hex chunk size', rfc: 'RFC 9112 7.1 (HEXDIG)', request: post('Transfer-Encoding: chunked\r\n', 'A\r\n0123456789\r\n0\r\n\r\n'), expect: posted('0123456789') },
+  // A malformed chunk: the body cannot be read, so the request is refused, never passed on with what was read.
+  { name: 'a chunk size with a non-hex digit (3x)', rfc: 'RFC 9112 7.1 (chunk-size = 1*HEXDIG)', request: post('Transfer-Encoding: chunked\r\n', '3x\r\nabc\r\n0\r\n\r\n'), expect: BAD },
+  { name: 'a negative chunk size', rfc: 'RFC 9112 7.1 (chunk-size = 1*HEXDIG)', request: post('Transfer-Encoding: chunked\r\n', '-3\r\nabc\r\n0\r\n\r\n'), expect: BAD },
+  { name: 'a chunk size with a 0x prefix', rfc: 'RFC 9112 7.1 (chunk-size = 1*HEXDIG)', request: post('Transfer-Encoding: chunked\r\n', '0x3\r\nabc\r\n0\r\n\r\n'), expect: BAD },
+  { name: 'chunk data not followed by its CRLF', rfc: 'RFC 9112 7.1 (chunk = chunk-size ... CRLF chunk-data CRLF)', request: post('Transfer-Encoding: chunked\r\n', '3\r\nabcde\r\n0\r\n\r\n'), expect: BAD },
 
   // Field syntax (RFC 9112 section 5, RFC 9110 section 5).
   { name: 'obs-fold on the first header line', rfc: 'RFC 9112 5.2; 2.2', request: `GET {M}/echo HTTP/1.1\r\n folded\r\n${H}\r\n`, expect: BAD },
