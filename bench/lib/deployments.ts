@@ -56,8 +56,10 @@ export const DEPLOYMENTS: Deployment[] = [
   ours('nginx-fcgi', { comparedWith: 'nginx-php-fpm', goal: 1.2 }),
   ours('lighttpd-fcgi', { comparedWith: 'nginx-fcgi', goal: 0.9 }),
   ours('nginx-prefork', { comparedWith: 'nginx-gunicorn-flask', goal: 3 }),
-  classic('apache-cgi-flask', /python3/, { perRequestProcess: true }),
-  classic('apache-modwsgi-flask', /wsgi|apache2/),
+  // The Apache anchors build from the project's root: they log through our
+  // access-log batcher (configs/apache/access-log-batch.pl), as ours do.
+  classic('apache-cgi-flask', /python3/, { perRequestProcess: true, context: '.' }),
+  classic('apache-modwsgi-flask', /wsgi|apache2/, { context: '.' }),
   classic('nginx-php-fpm', /php-fpm: pool/),
   classic('nginx-gunicorn-flask', /gunicorn/),
   { ...classic('nginx-return', /nginx: worker/), kind: 'ceiling' },
