@@ -4,8 +4,7 @@
  * the client keeps open, followed by a probe request. Per case:
  *   - correct: every mode gives the policy's answer: a refusal with the fixed
  *     error text and the connection closed; an accepted request with exactly
- *     what the app must have seen, and the connection kept (apache-fcgid
- *     closes every connection: no keep-alive in that mode, configs/README.md);
+ *     what the app must have seen, and the connection kept;
  *     after a kept connection the only thing that comes back is the probe's
  *     answer (nothing read from the leftovers as a request of its own);
  *   - identical: the five answers are the same (status, content type, body,
@@ -20,9 +19,6 @@ import { exchange, header, parseResponse, type Exchange } from './raw-http.ts';
 
 const targets = inject('integrationTargets');
 const missing = inject('integrationMissing');
-
-/** The modes that keep a connection open after an accepted request. */
-const closesEveryConnection = (mode: Mode) => mode === 'apache-fcgid';
 
 type Outcome = { mode: Mode; x?: Exchange; error?: Error };
 
@@ -52,7 +48,7 @@ function sha256(text: string): string {
   return createHash('sha256').update(Buffer.from(text, 'latin1')).digest('hex');
 }
 
-function check(c: PolicyCase, mount: Mount, mode: Mode, x: Exchange): void {
+function check(c: PolicyCase, mount: Mount, x: Exchange): void {
   const res = x.response;
   expect(res.problems, 'framing problems').toEqual([]);
   const closed = x.after === 'closed';
@@ -72,7 +68,7 @@ function check(c: PolicyCase, mount: Mount, mode: Mode, x: Exchange): void {
     method: want.method, scriptName: mount, pathInfo: want.pathInfo ?? '/echo', rawPath: want.rawPath.replaceAll('{M}', mount), query: want.query ?? '',
     headers: want.headers, body: { length: Buffer.byteLength(body, 'latin1'), sha256: sha256(body) },
   });
-  if (want.closes || closesEveryConnection(mode)) {
+  if (want.closes) {
     expect(closed, 'the connection is closed after the answer').toBe(true);
     return;
   }
@@ -83,16 +79,9 @@ function check(c: PolicyCase, mount: Mount, mode: Mode, x: Exchange): void {
     .toEqual({ status: 200, body: 'Hello, World!\n', problems: [] });
 }
 
-/**
- * What must be equal across modes: status, content type, body, and whether
- * the connection was kept. apache-fcgid closes after every answer by design;
- * for an accepted request it counts as keeping the connection the policy
- * asks for, which the correctness test checks in the other modes.
- */
-function fingerprint(c: PolicyCase, mode: Mode, x: Exchange): string {
-  const kept = closesEveryConnection(mode) && x.response.status === 200 && c.expect.status === 200
-    ? !c.expect.closes
-    : x.after !== 'closed';
+/** What must be equal across modes: status, content type, body, and whether the connection was kept. */
+function fingerprint(x: Exchange): string {
+  const kept = x.after !== 'closed';
   return JSON.stringify([x.response.status, header(x.response, 'content-type'), x.response.body.toString('latin1'), kept]);
 }
 
@@ -102,7 +91,7 @@ describe.each(POLICY_CORPUS.map((c) => [`${c.name} (${c.rfc})`, c] as const))('p
       const problems: string[] = [];
       for (const { mode, x, error } of await answers(c, mount)) {
         if (!x) { problems.push(`[${mode}] request failed: ${error?.message}`); continue; }
-        try { check(c, mount, mode, x); } catch (e) { problems.push(`[${mode}] ${(e as Error).message.split('\n').slice(0, 12).join('\n      ')}`); }
+        try { check(c, mount, x); } catch (e) { problems.push(`[${mode}] ${(e as Error).message.split('\n').slice(0, 12).join('\n      ')}`); }
       }
       if (problems.length > 0) throw new Error(problems.join('\n'));
     });
@@ -110,7 +99,7 @@ describe.each(POLICY_CORPUS.map((c) => [`${c.name} (${c.rfc})`, c] as const))('p
     test(`identical in every mode (${mountLabel(mount)})`, async () => {
       const groups = new Map<string, Mode[]>();
       for (const { mode, x, error } of await answers(c, mount)) {
-        const fp = x ? fingerprint(c, mode, x) : `failed: ${error?.message}`;
+        const fp = x ? fingerprint(x) : `failed: ${error?.message}`;
         groups.set(fp, [...(groups.get(fp) ?? []), mode]);
       }
       if (groups.size > 1) {

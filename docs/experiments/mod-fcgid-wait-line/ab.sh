@@ -2,10 +2,10 @@
 # Interleaved A/B of two apache-fcgid images, wrk inside each container's
 # network namespace, both started as compose.yaml starts the mode.
 # usage: docs/experiments/mod-fcgid-wait-line/ab.sh [conns] [rounds] [seconds]
-#   (A = yourapplication/apache-fcgid:latest, B = ...:wait-line; override with A= B=)
+#   (A = yourapplication/apache-fcgid:prefork, B = ...:latest; override with A= B=)
 set -euo pipefail
 conns=${1:-16} rounds=${2:-5} secs=${3:-5}
-a=${A:-yourapplication/apache-fcgid:latest} b=${B:-yourapplication/apache-fcgid:wait-line}
+a=${A:-yourapplication/apache-fcgid:prefork} b=${B:-yourapplication/apache-fcgid:latest}
 flags=$(node -e "import('./tests/integration/hardening.ts').then(m=>console.log(m.dockerRunFlags('apache-fcgid').join(' ')))")
 ids=()
 # shellcheck disable=SC2086 # the flags are words
