@@ -3,7 +3,8 @@
  * single-process HTTP server, each pre-fork worker), with one deadline: the
  * graceful-timeout setting. CGI serves one request and has nothing to drain.
  *
- *   1. stop accepting new connections;
+ *   1. stop accepting new connections (the FastCGI server first serves what
+ *      is already waiting in its accept queue: fastcgi/server.ts);
  *   2. linger: requests that still arrive on open connections are served, and
  *      their connection closes after the response (HTTP "Connection: close",
  *      FastCGI as if FCGI_KEEP_CONN were off). Closing an idle keep-alive
@@ -18,8 +19,8 @@
 import type { Logger } from './logger.ts';
 
 export interface Drainable {
-  /** Stops taking new connections; open ones close after their next response. */
-  stopAccepting(): void;
+  /** Stops taking new connections (settles once the listener is closed); open ones close after their next response. */
+  stopAccepting(): void | Promise<void>;
   /** Connections still open, idle or busy. */
   openConnections(): number | Promise<number>;
   /** Closes the connections with no request in flight. Called repeatedly: busy ones become idle. */
@@ -67,7 +68,7 @@ export async function stopGracefully(target: Drainable, options: GracefulStopOpt
   const started = performance.now();
   const deadline = started + options.timeoutMs;
   const linger = Math.min(options.lingerMs ?? DEFAULT_LINGER_MS, options.timeoutMs / 2);
-  target.stopAccepting();
+  await target.stopAccepting();
   await waitForNoConnections(target, started + linger);
   const busy = await waitForNoConnections(target, deadline, () => target.closeIdleConnections());
   if (busy === 0) return { dropped: 0 };

@@ -37,6 +37,35 @@ export interface FastCgiServer {
   close(timeoutMs?: number): Promise<GracefulStopResult>;
 }
 
+/**
+ * How a stopping server closes its listening socket. Closing it resets every
+ * connection still waiting in its accept queue, and a web server that has
+ * just connected (mod_fcgid hands a waiting request to a process the moment
+ * it is free, also while its process manager is stopping that process on a
+ * graceful restart) reports that as a failed request: 500 "End of script
+ * output before headers". So the queue is emptied first: connections keep
+ * being accepted, and served, until none has come for BACKLOG_QUIET_MS, or
+ * for at most BACKLOG_DRAIN_MAX_MS while they keep coming.
+ */
+const BACKLOG_QUIET_MS = 20;
+const BACKLOG_DRAIN_MAX_MS = 250;
+
+function closeOnceBacklogIsEmpty(server: Server, lastConnectionAt: () => number): Promise<void> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const check = (): void => {
+      const now = performance.now();
+      if (now - lastConnectionAt() >= BACKLOG_QUIET_MS || now - started >= BACKLOG_DRAIN_MAX_MS) {
+        server.close();
+        resolve();
+      } else {
+        setTimeout(check, BACKLOG_QUIET_MS);
+      }
+    };
+    setTimeout(check, BACKLOG_QUIET_MS);
+  });
+}
+
 function listen(server: Server, bind: Bind): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(error);
@@ -53,6 +82,7 @@ export async function serveFastCgi(app: TsgiApp, bind: Bind, options: FastCgiOpt
   const slots: RequestSlots = { active: 0 };
   const connections = new Set<FastCgiConnection>();
   let closing = false;
+  let lastConnectionAt = 0;
 
   // One options object for every connection: under lighttpd and mod_fcgid (no
   // FCGI_KEEP_CONN) a connection is a request, so nothing per connection is spared.
@@ -60,7 +90,11 @@ export async function serveFastCgi(app: TsgiApp, bind: Bind, options: FastCgiOpt
   const server = createServer((socket) => {
     const connection = new FastCgiConnection(socket, app, slots, connectionOptions);
     connections.add(connection);
-    if (closing) connection.closeWhenIdle();
+    // Accepted while the accept queue drains (closeOnceBacklogIsEmpty): its request is served, then it closes.
+    if (closing) {
+      lastConnectionAt = performance.now();
+      connection.closeAfterResponse();
+    }
   });
   // Over the limit, Node closes the new connection at once: the web server sees a refusal, not a hang.
   server.maxConnections = options.maxConns ?? DEFAULT_MAX_CONNS;
@@ -74,8 +108,9 @@ export async function serveFastCgi(app: TsgiApp, bind: Bind, options: FastCgiOpt
   const drainable: Drainable = {
     stopAccepting: () => {
       closing = true;
-      server.close();
+      lastConnectionAt = performance.now();
       for (const connection of connections) connection.closeAfterResponse();
+      return closeOnceBacklogIsEmpty(server, () => lastConnectionAt);
     },
     openConnections: () => connections.size,
     closeIdleConnections: () => {

@@ -14,6 +14,7 @@ import { waitFor } from '../fixtures/nginx-runner.ts';
 import { requireTool } from '../fixtures/require-tool.ts';
 
 const ENTRY = fileURLToPath(new URL('../fixtures/fastcgi-or-cgi-entry.ts', import.meta.url));
+const BLOCKING_ENTRY = fileURLToPath(new URL('../fixtures/fastcgi-blocking-entry.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fcgi-or-cgi-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -102,6 +103,41 @@ describe('runFastCgiOrCgi serves FastCGI', () => {
       child.kill('SIGTERM');
       const result = await client.result(1);
       expect(parseCgiResponse(result.stdout).body.toString()).toBe('slow done\n');
+      expect(await exit).toBe(0);
+      expect(stderr).toBe('');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  // mod_fcgid connects a waiting request to an app process the moment it is
+  // free, also while a graceful restart is stopping that process: the
+  // connection can be in the accept queue when SIGTERM is handled. Closing the
+  // listener then reset it (Apache: 500 "End of script output before
+  // headers", seen in a reload under load). The fixture holds the loop in a
+  // SIGTERM listener of its own while the second connection comes.
+  it('on SIGTERM, first serving the connections already waiting in the accept queue', async () => {
+    const spawnFcgi = requireTool('/usr/bin/spawn-fcgi', 'spawn-fcgi');
+    const path = join(dir, 'blocking.sock');
+    const child = spawn(spawnFcgi, ['-s', path, '-n', '--', process.execPath, BLOCKING_ENTRY], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d; });
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const ask = async (id: number, target: string, client: FastCgiClient) => {
+      client.begin(id);
+      client.params(id, cgiParams(target));
+      client.stdin(id, Buffer.alloc(0));
+      return parseCgiResponse((await client.result(id)).stdout).body.toString();
+    };
+    try {
+      let first: FastCgiClient | undefined;
+      await waitFor(async () => { first = await FastCgiClient.connect({ path }); return true; }, 'spawn-fcgi socket accepting');
+      expect(await ask(1, '/hello', first!)).toBe('done /hello\n');
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 100)); // the fixture's SIGTERM listener holds the loop
+      const waiting = await FastCgiClient.connect({ path }); // the kernel accepts it into the queue
+      const queued = ask(1, '/whoami', waiting).catch((error: Error) => `failed: ${error.message}`);
+      expect(await queued).toBe('done /whoami\n');
       expect(await exit).toBe(0);
       expect(stderr).toBe('');
     } finally {
