@@ -77,20 +77,43 @@ describe('runFastCgiOrCgi falls back to CGI', () => {
   });
 });
 
+/**
+ * An entry file under spawn-fcgi (`-n`: spawn-fcgi execs it on the listening
+ * socket), as mod_fcgid and lighttpd start it; resolves once it accepts.
+ */
+async function spawnFcgiEntry(entry: string, socketName: string) {
+  const spawnFcgi = requireTool('/usr/bin/spawn-fcgi', 'spawn-fcgi');
+  const path = join(dir, socketName);
+  const child = spawn(spawnFcgi, ['-s', path, '-n', '--', process.execPath, entry], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d; });
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // The socket file appears at bind(), a moment before listen(): until then a
+  // connect is refused, so wait for a connection, not for the file.
+  let first: FastCgiClient | undefined;
+  try {
+    await waitFor(async () => { first = await FastCgiClient.connect({ path }); return true; }, 'spawn-fcgi socket accepting');
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  if (!first) throw new Error('unreachable: waitFor returned without a connection');
+  return {
+    child,
+    path,
+    exit,
+    stderr: () => stderr,
+    first,
+    /** Kills the process if a failed test left it running. */
+    cleanUp: () => { if (child.exitCode === null) child.kill('SIGKILL'); },
+  };
+}
+
 describe('runFastCgiOrCgi serves FastCGI', () => {
   it('on a listening socket at fd 0 (spawn-fcgi), finishing requests in flight on SIGTERM', async () => {
-    const spawnFcgi = requireTool('/usr/bin/spawn-fcgi', 'spawn-fcgi');
-    const path = join(dir, 'spawned.sock');
-    const child = spawn(spawnFcgi, ['-s', path, '-n', '--', process.execPath, ENTRY], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr += d; });
-    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const spawned = await spawnFcgiEntry(ENTRY, 'spawned.sock');
+    const client = spawned.first;
     try {
-      // The socket file appears at bind(), a moment before listen(): until then a
-      // connect is refused, so wait for a connection, not for the file.
-      let client: FastCgiClient | undefined;
-      await waitFor(async () => { client = await FastCgiClient.connect({ path }); return true; }, 'spawn-fcgi socket accepting');
-      if (!client) throw new Error('unreachable: waitFor returned without a connection');
       // The socket accepts as soon as spawn-fcgi listens; a first answer shows node is up and serving.
       client.begin(2, { keepConn: true });
       client.params(2, cgiParams('/hello'));
@@ -100,13 +123,13 @@ describe('runFastCgiOrCgi serves FastCGI', () => {
       client.params(1, cgiParams('/slow?ms=400'));
       client.stdin(1, Buffer.alloc(0));
       await new Promise((r) => setTimeout(r, 100));
-      child.kill('SIGTERM');
+      spawned.child.kill('SIGTERM');
       const result = await client.result(1);
       expect(parseCgiResponse(result.stdout).body.toString()).toBe('slow done\n');
-      expect(await exit).toBe(0);
-      expect(stderr).toBe('');
+      expect(await spawned.exit).toBe(0);
+      expect(spawned.stderr()).toBe('');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      spawned.cleanUp();
     }
   });
 
@@ -117,12 +140,7 @@ describe('runFastCgiOrCgi serves FastCGI', () => {
   // headers", seen in a reload under load). The fixture holds the loop in a
   // SIGTERM listener of its own while the second connection comes.
   it('on SIGTERM, first serving the connections already waiting in the accept queue', async () => {
-    const spawnFcgi = requireTool('/usr/bin/spawn-fcgi', 'spawn-fcgi');
-    const path = join(dir, 'blocking.sock');
-    const child = spawn(spawnFcgi, ['-s', path, '-n', '--', process.execPath, BLOCKING_ENTRY], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr += d; });
-    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const spawned = await spawnFcgiEntry(BLOCKING_ENTRY, 'blocking.sock');
     const ask = async (id: number, target: string, client: FastCgiClient) => {
       client.begin(id);
       client.params(id, cgiParams(target));
@@ -130,18 +148,16 @@ describe('runFastCgiOrCgi serves FastCGI', () => {
       return parseCgiResponse((await client.result(id)).stdout).body.toString();
     };
     try {
-      let first: FastCgiClient | undefined;
-      await waitFor(async () => { first = await FastCgiClient.connect({ path }); return true; }, 'spawn-fcgi socket accepting');
-      expect(await ask(1, '/hello', first!)).toBe('done /hello\n');
-      child.kill('SIGTERM');
+      expect(await ask(1, '/hello', spawned.first)).toBe('done /hello\n');
+      spawned.child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 100)); // the fixture's SIGTERM listener holds the loop
-      const waiting = await FastCgiClient.connect({ path }); // the kernel accepts it into the queue
+      const waiting = await FastCgiClient.connect({ path: spawned.path }); // the kernel accepts it into the queue
       const queued = ask(1, '/whoami', waiting).catch((error: Error) => `failed: ${error.message}`);
       expect(await queued).toBe('done /whoami\n');
-      expect(await exit).toBe(0);
-      expect(stderr).toBe('');
+      expect(await spawned.exit).toBe(0);
+      expect(spawned.stderr()).toBe('');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      spawned.cleanUp();
     }
   });
 });
