@@ -4,20 +4,20 @@
 # so stays PID 1 and gets docker's signals.
 #
 # Why: mod_fcgid has no setting that starts app processes at boot
-# (FcgidMinProcessesPerClass only keeps them once they exist), and it spawns a
-# second process only for a request that finds the first one busy, has waited
-# 1 s (in the image's mod_fcgid, in its wait line: fcgid.conf), and finds it
-# still busy. With quick requests that practically never happens: the pool
-# would stay at 1 process, serving one request at a time.
-# The warm-up makes that happen once, on purpose: a request that keeps the
-# first process busy for 1.5 s, and 0.3 s later another, which waits its 1 s,
-# finds the first still busy and gets the second process spawned. Both are
-# then kept (FcgidMinProcessesPerClass 2). The holding is the gateway's, not
+# (FcgidMinProcessesPerClass only keeps them once they exist): the first
+# request starts the first process, and the image's mod_fcgid starts the
+# second for a request that has to share the first with another one
+# (FcgidProcessConcurrency, fcgid.conf). With quick requests one at a time
+# that may not happen for a while.
+# The warm-up makes it happen at once, on purpose: a request that keeps the
+# first process busy for 1.5 s, and 0.3 s later another, which shares it and
+# gets the second process spawned. Both are then kept
+# (FcgidMinProcessesPerClass 2). The holding is the gateway's, not
 # the app's (any app may be served, APP_MODULE): Apache gives these requests
 # (from 127.0.0.1, with this User-Agent) TSGI_HOLD_MS=1500, and the gateway
 # answers them with 204 after 1.5 s without calling the app
 # (configs/apache/fcgid.conf, gateway/middleware/spawn-hold.ts).
-# Takes ~2 s at start (other requests wait in the line meanwhile); the two requests are in the access log
+# Takes ~1.5 s at start; the two requests are in the access log
 # with the User-Agent "yourapplication-prespawn".
 set -eu
 

@@ -90,6 +90,8 @@ export interface ProcessInfo {
   cmdline: string;
   /** Its environment ("NAME=value" lines), or null where the reader may not see it (another user's process). */
   environ: string[] | null;
+  /** Its scheduling policy, field 41 of /proc/<pid>/stat: 0 SCHED_OTHER, 3 SCHED_BATCH, 5 SCHED_IDLE. */
+  policy: number;
 }
 
 /**
@@ -106,9 +108,12 @@ export async function containerProcesses(containerId: string): Promise<ProcessIn
         const status = fs.readFileSync('/proc/' + entry + '/status', 'utf8');
         const uid = Number(/^Uid:\\s+(\\d+)/m.exec(status)[1]);
         const cmdline = fs.readFileSync('/proc/' + entry + '/cmdline', 'utf8').split('\\0').join(' ').trim();
+        // After the command name in parentheses (which may hold spaces) come fields 3, 4, ...
+        const stat = fs.readFileSync('/proc/' + entry + '/stat', 'utf8');
+        const policy = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[41 - 3]);
         let environ = null;
         try { environ = fs.readFileSync('/proc/' + entry + '/environ', 'utf8').split('\\0').filter(Boolean); } catch {}
-        out.push({ pid: Number(entry), uid, cmdline, environ });
+        out.push({ pid: Number(entry), uid, cmdline, environ, policy });
       } catch {}
     }
     process.stdout.write(JSON.stringify(out));`;

@@ -65,6 +65,22 @@ describe.each(targets.map((t) => [label(t), t] as const))('%s', (_label, t) => {
       .toEqual(app.map((p) => ({ cmdline: p.cmdline, arenas: 'MALLOC_ARENA_MAX=2' })));
   });
 
+  // The app processes keep Linux's default scheduling policy in every mode. In
+  // apache-fcgid Apache runs SCHED_BATCH, so that its threads' wake-ups do not
+  // preempt the app processes (images/Dockerfile, stage apache-fcgid); the app
+  // inherits that from Apache and its shebang sets SCHED_OTHER again.
+  test('the app processes run under SCHED_OTHER; in apache-fcgid, Apache under SCHED_BATCH', async () => {
+    const processes = await containerProcesses(t.containerId);
+    const app = processes.filter((p) => isAppProcess(p.cmdline));
+    if (t.mode !== 'apache-cgi') expect(app.length, 'app processes').toBeGreaterThan(0);
+    expect(app.map((p) => ({ cmdline: p.cmdline, policy: p.policy }))).toEqual(app.map((p) => ({ cmdline: p.cmdline, policy: 0 })));
+    const apache = processes.filter((p) => /^(?:\S*\/)?apache2\b/.test(p.cmdline));
+    if (t.mode === 'apache-fcgid') {
+      expect(apache.length, 'Apache processes').toBeGreaterThan(0);
+      expect(apache.map((p) => p.policy)).toEqual(apache.map(() => 3));
+    }
+  });
+
   test('a failing handler\'s stack trace is in docker logs, the client gets the fixed 500', async () => {
     const marker = randomUUID();
     const res = await get(t, `/error?marker=${marker}`);
@@ -152,6 +168,31 @@ describe('the app timeout', () => {
       if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`[${label(t)}] ${JSON.stringify(got)} after ${(res.totalMs / 1000).toFixed(1)} s`);
     }
     expect(problems, `want 504 ${JSON.stringify(errorText(504))} (${TEXT_PLAIN})`).toEqual([]);
+  });
+});
+
+describe('slow requests do not hold up a quick one', () => {
+  // 4 requests that sleep 5 s are in flight when /hello comes. Every mode has
+  // room for it beside them: apache-cgi starts a process per request, nginx
+  // and lighttpd give an app process as many requests as they have, and in
+  // apache-fcgid mod_fcgid gives each of the 2 processes up to 4 at a time
+  // (FcgidProcessConcurrency, configs/apache/fcgid.conf; stock mod_fcgid gives
+  // one, and /hello would wait in line behind the sleepers).
+  const roots = targets.filter((t) => t.mount === '');
+  test.skipIf(roots.length === 0)('/hello answers within 2.5 s while 4 requests sleep 5 s', { timeout: 60_000 }, async () => {
+    const problems: string[] = [];
+    await Promise.all(roots.map(async (t) => {
+      const sleepers = Array.from({ length: 4 }, () => get(t, '/slow?ms=5000'));
+      await sleep(500);
+      const started = Date.now();
+      const quick = await get(t, '/hello');
+      const ms = Date.now() - started;
+      if (quick.status !== 200 || ms > 2_500) problems.push(`[${label(t)}] /hello: ${quick.status} after ${ms} ms`);
+      for (const res of await Promise.all(sleepers)) {
+        if (res.status !== 200) problems.push(`[${label(t)}] /slow: ${res.status} ${res.body.toString('utf8').slice(0, 80)}`);
+      }
+    }));
+    expect(problems).toEqual([]);
   });
 });
 
